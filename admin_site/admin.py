@@ -1,0 +1,129 @@
+"""`ShopAdmin`: SQLAdmin's Admin with the holes in its access checks filled, and the dashboard.
+
+SQLAdmin already asks the authorization backend on every route, but in places it looks a row up
+before asking, lets the relationship look-up search a model the role may not see, answers a
+delete of unknown rows with 200, and serves file routes nobody here needs. Those are closed
+here, once, for every view.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from pathlib import Path
+
+from sqladmin import Admin, ModelView
+from sqladmin._menu import CategoryMenu, ViewMenu
+from sqladmin.authentication import login_required
+from sqladmin.authorization import Action
+from sqladmin.models import BaseView
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from admin_site.permissions import VIEW, is_allowed
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# SQLAdmin's look-up endpoint without its login wrapper (ours has already run).
+_sqladmin_ajax_lookup = inspect.unwrap(Admin.ajax_lookup)
+
+
+class RoleCategoryMenu(CategoryMenu):
+    """A menu group shows only when at least one of its entries does (no empty headings)."""
+
+    def is_accessible(self, request: Request) -> bool:
+        return any(child.is_visible(request) and child.is_accessible(request) for child in self.children)
+
+
+class ShopAdmin(Admin):
+    def _require(self, request: Request, action: str) -> ModelView:
+        """403 unless the role may do `action` on this view: asked before any row is looked up."""
+        view = self._find_model_view(request.path_params["identity"])
+        if not view.has_permission(request, action):
+            raise HTTPException(status_code=403)
+        return view
+
+    async def _list(self, request: Request) -> bool:
+        """A role that may not list a view gets 403, not an empty page."""
+        if not await super()._list(request):
+            raise HTTPException(status_code=403)
+        return True
+
+    async def _details(self, request: Request) -> None:
+        self._require(request, Action.DETAILS)
+        await super()._details(request)
+
+    async def _edit(self, request: Request) -> None:
+        self._require(request, Action.EDIT)
+        await super()._edit(request)
+
+    async def _delete(self, request: Request) -> None:
+        """Every selected row must exist (else 404) before any of them is deleted."""
+        view = self._require(request, Action.DELETE)
+        pks = [pk for pk in request.query_params.get("pks", "").split(",") if pk]
+        if not view.can_delete:
+            raise HTTPException(status_code=403)
+        if not pks:
+            raise HTTPException(status_code=400)
+        for pk in pks:
+            if await view.get_object_for_delete(pk) is None:
+                raise HTTPException(status_code=404)
+        await super()._delete(request)
+
+    @login_required
+    async def ajax_lookup(self, request: Request) -> Response:
+        """The look-up searches another model: the role must be allowed to see that model too."""
+        view = self._find_model_view(request.path_params["identity"])
+        loader = view._form_ajax_refs.get(request.query_params.get("name") or "")
+        if loader is not None:
+            target = next((v for v in self.views if isinstance(v, ModelView) and v.model is loader.model), None)
+            if target is None or not target.has_permission(request, Action.LIST):
+                raise HTTPException(status_code=403)
+        return await _sqladmin_ajax_lookup(self, request)
+
+    @login_required
+    async def file_download(self, request: Request) -> Response:
+        """No model here stores files: the route only answers 403 or 404."""
+        self._require(request, Action.DETAILS)
+        raise HTTPException(status_code=404)
+
+    @login_required
+    async def file_preview(self, request: Request) -> Response:
+        self._require(request, Action.DETAILS)
+        raise HTTPException(status_code=404)
+
+    def _build_menu(self, view: ModelView | BaseView) -> None:
+        if not view.category:
+            return super()._build_menu(view)
+        menu = RoleCategoryMenu(name=view.category, icon=view.category_icon)
+        menu.add_child(ViewMenu(view=view, name=view.name, icon=view.icon))
+        self._menu.add(menu)
+
+    @login_required
+    async def index(self, request: Request) -> Response:
+        staff = request.state.staff_user
+        if not is_allowed(staff.role, "dashboard", VIEW):
+            raise HTTPException(status_code=403)
+        return await self.templates.TemplateResponse(request, "sqladmin/index.html", {"staff": staff})
+
+
+def install_denial_logging(admin: ShopAdmin) -> None:
+    """Every 403 from the admin is recorded once, here, whatever route refused it."""
+    render_error = admin.admin.exception_handlers[HTTPException]
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code == 403:
+            staff = getattr(request.state, "staff_user", None)
+            log.warning(
+                "denied %s %s for staff %s (%s)",
+                request.method,
+                request.url.path,
+                getattr(staff, "id", None),
+                getattr(staff, "role", None),
+            )
+        return await render_error(request, exc)
+
+    admin.admin.exception_handlers[HTTPException] = handler

@@ -1,0 +1,50 @@
+"""The app factory: Starlette app, /healthz, and SQLAdmin mounted at /admin."""
+
+from __future__ import annotations
+
+import anyio
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import Route
+
+from admin_site.admin import TEMPLATES, ShopAdmin, install_denial_logging
+from admin_site.auth import StaffAuthentication
+from admin_site.database import database_answers, make_engine, make_session_factory, resolve_database_url
+from admin_site.middleware import RejectMalformedQuery
+from admin_site.permissions import RoleAuthorization
+from admin_site.settings import Settings
+from admin_site.views import all_pages, all_views
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    settings.check()
+    engine = engine or make_engine(resolve_database_url(settings), settings)
+    session_factory = make_session_factory(engine)
+
+    async def healthz(request: Request) -> JSONResponse:
+        healthy = await anyio.to_thread.run_sync(database_answers, engine)
+        return JSONResponse({"database": "ok" if healthy else "unavailable"}, status_code=200 if healthy else 503)
+
+    async def root(request: Request) -> RedirectResponse:
+        return RedirectResponse("/admin/")
+
+    app = Starlette(routes=[Route("/healthz", healthz), Route("/", root)], middleware=[Middleware(RejectMalformedQuery)])
+    admin = ShopAdmin(
+        app,
+        session_maker=session_factory,
+        title="Shop back-office",
+        templates_dir=str(TEMPLATES),
+        authentication_backend=StaffAuthentication(settings, session_factory),
+        authorization_backend=RoleAuthorization(),
+    )
+    for view in [*all_views(), *all_pages()]:
+        admin.add_view(view)
+    install_denial_logging(admin)
+    app.state.admin = admin
+    app.state.engine = engine
+    app.state.settings = settings
+    return app

@@ -1,0 +1,45 @@
+"""Every staff member's own page: change one's password (linked from the top bar of every page)."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+from sqladmin import BaseView, expose
+from sqladmin.flash import Flash
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from admin_site.own_password import change_own_password
+
+log = logging.getLogger(__name__)
+
+TEMPLATE = "shop/account_password.html"
+
+
+class AccountPage(BaseView):
+    """Who may open it is declared in the permission matrix (identity "account"), like every view."""
+
+    name = "Change password"
+    icon = "fa-solid fa-key"
+    identity = "account"
+
+    def is_visible(self, request: Request) -> bool:
+        return False  # reached from the top bar, not the menu of tables
+
+    @expose("/account/password", methods=["GET", "POST"], identity="account")
+    async def change_password(self, request: Request) -> Response:
+        staff = request.state.staff_user
+        if request.method == "GET":
+            return await self.templates.TemplateResponse(request, TEMPLATE, {"staff": staff, "title": self.name})
+        form = await request.form()
+        fields = [str(form.get(name, "")) for name in ("current_password", "new_password", "repeat_password")]
+        session_factory = self._admin_ref.session_maker
+        problem = await anyio.to_thread.run_sync(change_own_password, session_factory, staff.id, *fields)
+        if problem:
+            log.info("password change refused for staff %s", staff.id)
+            context = {"staff": staff, "title": self.name, "error": problem}
+            return await self.templates.TemplateResponse(request, TEMPLATE, context, status_code=400)
+        log.info("password changed by staff %s", staff.id)
+        Flash.success(request, "Your password has been changed.")
+        return RedirectResponse(request.url_for("admin:view-account"), status_code=302)

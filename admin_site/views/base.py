@@ -1,0 +1,265 @@
+"""`ShopView`: a SQLAdmin ModelView whose defaults come from the model (see `inference`).
+
+A subclass states only what differs, in class attributes; anything it does not set is inferred.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import anyio
+from sqlalchemy import Select, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqladmin import ModelView
+from sqladmin.authorization import Action
+from sqladmin.models import ModelViewMeta
+from starlette.requests import Request
+
+from admin_site.constraint_messages import ConstraintProblem, describe
+from admin_site.views import listing
+from admin_site.views.filters import ListFilter, build_filter
+from admin_site.views.inference import InferredView, humanise, infer_view
+
+class ChangeRefused(Exception):
+    """The database refused a change; the message is safe to show (no SQL, no parameters)."""
+
+
+CATEGORY_ICONS = {
+    "Catalog": "fa-solid fa-boxes-stacked",
+    "Sales": "fa-solid fa-cart-shopping",
+    "Staff": "fa-solid fa-users",
+    "Audit": "fa-solid fa-clipboard-list",
+}
+
+
+def _names(values) -> list[str]:
+    return [v if isinstance(v, str) else v.key for v in values]
+
+
+class ShopViewMeta(ModelViewMeta):
+    """Fills in every option the class body left out from `infer_view(model)`."""
+
+    def __new__(mcs, name, bases, attrs, **kwargs):
+        cls = super().__new__(mcs, name, bases, attrs, **kwargs)
+        if kwargs.get("model") is not None:
+            apply_inferred(cls, attrs, infer_view(cls.model))
+        return cls
+
+
+def _domain(model: type) -> str:
+    """Menu group from the model's module: models.catalog → "Catalog"."""
+    return humanise(model.__module__.rsplit(".", 1)[-1])
+
+
+def apply_inferred(cls, attrs: dict[str, Any], inferred: InferredView) -> None:
+    def default(attr: str, value: Any) -> None:
+        if attr not in attrs:
+            setattr(cls, attr, value)
+
+    excluded = set(_names(attrs.get("column_exclude_list", [])))
+    default("column_list", [c for c in inferred.list_columns if c not in excluded])
+    cls.column_exclude_list = []
+    default("column_searchable_list", inferred.searchable)
+    listed = set(_names(cls.column_list))
+    default("column_sortable_list", [c for c in inferred.sortable if c in listed])
+    default("column_default_sort", inferred.default_sort)
+    default("column_filters", inferred.filters)
+    form_excluded = set(_names(attrs.get("form_excluded_columns", [])))
+    default("form_columns", [c for c in inferred.form_columns if c not in form_excluded])
+    cls.form_excluded_columns = []
+    form = set(_names(cls.form_columns))
+    default(
+        "form_ajax_refs",
+        {
+            rel: {"fields": fields, "order_by": fields[0], "limit": 20}
+            for rel, fields in inferred.ajax_relations.items()
+            if rel in form
+        },
+    )
+    labels = dict(inferred.labels)
+    labels.update({(k if isinstance(k, str) else k.key): v for k, v in attrs.get("column_labels", {}).items()})
+    cls.column_labels = labels
+    # Secrets never show; reverse collections can hold thousands of rows (Django omits them too).
+    details_excluded = set(_names(attrs.get("column_details_exclude_list", [])))
+    default("column_details_list", [c for c in inferred.details_columns if c not in details_excluded])
+    cls.column_details_exclude_list = []
+    # Fields set once at creation: left out of the edit form, so a posted value is never read.
+    readonly = set(_names(getattr(cls, "form_edit_readonly", [])))
+    cls.form_edit_readonly = [n for n in _names(cls.form_columns) if n in readonly]
+    if readonly and "form_edit_rules" not in attrs:
+        cls.form_edit_rules = [n for n in _names(cls.form_columns) if n not in readonly]
+    default("category", _domain(cls.model))
+    default("category_icon", CATEGORY_ICONS.get(getattr(cls, "category", ""), "fa-solid fa-table"))
+    cls._inferred = inferred
+
+
+class ShopView(ModelView, metaclass=ShopViewMeta):
+    """Base of every admin view: inferred defaults, fast lists, values computed in SQL."""
+
+    page_size = 50
+    page_size_options = [25, 50, 100, 200]
+    count_mode: ClassVar[str] = "exact"  # exact | estimated | capped
+    export_types = ["csv", "json"]
+    list_template = "shop/list.html"
+    form_edit_readonly: ClassVar[list[Any]] = []  # shown on the edit page, never changed by it
+    _inferred: ClassVar[InferredView]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._filters: list[ListFilter] = [
+            f if isinstance(f, ListFilter) else build_filter(self.model, _names([f])[0])
+            for f in self.column_filters
+        ]
+        self._listed_hybrids = {
+            name: hybrid.expression for name, hybrid in self._inferred.hybrids.items()
+            if name in self._list_prop_names or name in self._details_prop_names
+        }
+        # Related rows the list shows, directly (`customer`) or through a path (`customer.email`).
+        shown = {name.partition(".")[0] for name in self._list_prop_names}
+        self._joined_relations = [getattr(self.model, name) for name in self._relation_names if name in shown]
+
+    def is_visible(self, request: Request) -> bool:
+        """The menu lists a view only for roles that may look at its rows."""
+        return self.has_permission(request, Action.LIST)
+
+    # -- filters, search, sort -------------------------------------------------------------
+
+    def get_filters(self) -> list[ListFilter]:
+        return self._filters
+
+    def filtered_query(self, request: Request, params: listing.ListParams) -> tuple[Select, bool]:
+        """The list query with search and filters applied, and whether anything narrowed it."""
+        stmt = self.list_query(request)
+        narrowed = False
+        for list_filter in self._filters:
+            if list_filter.is_active(request.query_params):
+                stmt = list_filter.apply(stmt, request.query_params)
+                narrowed = True
+        if params.search and self._search_fields:
+            stmt = stmt.where(listing.search_clause(self.model, self._search_fields, params.search))
+            narrowed = True
+        return stmt, narrowed
+
+    def ordered(self, stmt: Select, params: listing.ListParams) -> Select:
+        pk = self.pk_columns[0]
+        if params.sort_by:
+            return listing.sort_clauses(self.model, stmt, params.sort_by, params.descending, pk)
+        for name, descending in self._get_default_sort():
+            stmt = listing.sort_clauses(self.model, stmt, name, descending, pk)
+        return stmt
+
+    def list_params(self, request: Request) -> listing.ListParams:
+        return listing.parse_params(
+            request.query_params,
+            default_size=self.page_size,
+            max_size=max(self.page_size_options),
+            sortable=set(self._sort_fields),
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def _in_session(self, work) -> Any:
+        def run() -> Any:
+            with self.session_maker(expire_on_commit=False) as session:
+                return work(session)
+
+        return await anyio.to_thread.run_sync(run)
+
+    async def list(self, request: Request) -> listing.Page:
+        params = self.list_params(request)
+        stmt, narrowed = self.filtered_query(request, params)
+
+        def work(session: Session) -> listing.Page:
+            row_count = listing.count_rows(session, self.model, stmt, mode=self.count_mode, filtered=narrowed)
+            return listing.fetch_page(
+                session,
+                self.ordered(stmt, params),
+                model=self.model,
+                params=params,
+                row_count=row_count,
+                joined=self._joined_relations,
+                hybrids=self._listed_hybrids,
+            )
+
+        return await self._in_session(work)
+
+    async def get_model_objects(self, request: Request, limit: int | None = 0) -> list[Any]:
+        """What an export sees: the rows of the list as filtered, searched and sorted."""
+        params = self.list_params(request)
+        stmt, _ = self.filtered_query(request, params)
+        stmt = self.ordered(stmt, params)
+        stmt = stmt.add_columns(*(e.label(f"h_{n}") for n, e in self._listed_hybrids.items()))
+        for relation in self._joined_relations:
+            stmt = stmt.options(joinedload(relation))
+        if limit:
+            stmt = stmt.limit(limit)
+        return await self._in_session(lambda session: self._attach(session.execute(stmt).unique()))
+
+    def _attach(self, result) -> list[Any]:
+        objects = []
+        for row in result:
+            setattr(row[0], listing.VALUES_ATTR, dict(zip(self._listed_hybrids, row[1:])))
+            objects.append(row[0])
+        return objects
+
+    async def _get_object_by_pk(self, stmt: Select) -> Any:
+        stmt = stmt.add_columns(*(e.label(f"h_{n}") for n, e in self._listed_hybrids.items()))
+        rows = await self._in_session(lambda session: self._attach(session.execute(stmt).unique()))
+        return rows[0] if rows else None
+
+    def form_details_query(self, request: Request) -> Select:
+        stmt = self._stmt_by_identifier(request.path_params["pk"])
+        for relation in self._details_relations:
+            prop = relation.property
+            stmt = stmt.options(selectinload(relation) if prop.uselist else joinedload(relation))
+        return stmt
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def insert_model(self, request: Request, data: dict) -> Any:
+        try:
+            return await super().insert_model(request, data)
+        except DBAPIError as error:
+            raise self._refusal(request, error) from None
+
+    async def update_model(self, request: Request, pk: str, data: dict) -> Any:
+        data = {k: v for k, v in data.items() if k not in self.form_edit_readonly}
+        try:
+            return await super().update_model(request, pk, data)
+        except DBAPIError as error:
+            raise self._refusal(request, error) from None
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        try:
+            await super().delete_model(request, pk)
+        except DBAPIError as error:
+            raise self._refusal(request, error) from None
+
+    def _refusal(self, request: Request, error: DBAPIError) -> ChangeRefused:
+        """Readable message, attached to the form field it concerns (see templates/sqladmin/_form_problem.html)."""
+        problem = describe(error)
+        field = problem.field
+        if field and field not in self._form_prop_names:
+            field = next(
+                (r.key for r in self._mapper.relationships if any(c.key == field for c in r.local_columns)), None
+            )
+        request.state.form_problem = ConstraintProblem(field, problem.message)
+        return ChangeRefused(problem.message)
+
+    async def get_prop_value(self, obj: Any, prop: str) -> Any:
+        values = getattr(obj, listing.VALUES_ATTR, None)
+        if values is not None and prop in values:
+            return values[prop]
+        return await super().get_prop_value(obj, prop)
+
+    def _stmt_by_identifier(self, identifier: str) -> Select:
+        """Primary keys come from the URL: a value that is not a valid key finds nothing (404)."""
+        pk = self.pk_columns[0]
+        try:
+            value = pk.type.python_type(identifier)
+        except (TypeError, ValueError):
+            return select(self.model).where(False)
+        if isinstance(value, int) and not -(2**31) <= value < 2**31:
+            return select(self.model).where(False)
+        return select(self.model).where(pk == value)

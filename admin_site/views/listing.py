@@ -1,0 +1,168 @@
+"""The list page's query: parse the URL safely, then search, filter, sort, count and fetch one page.
+
+Everything runs in one session and a fixed number of statements, whatever the page size:
+one count (or an estimate) and one page query that carries the related rows (joined) and the
+hybrids (as SQL columns), so rendering never goes back to the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, asc, desc, func, or_, select, text
+from sqlalchemy.orm import RelationshipProperty, Session, joinedload
+from sqlalchemy.sql.elements import ColumnElement
+from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
+
+from sqladmin.pagination import Pagination
+
+from admin_site.views.inference import label_attribute
+
+MAX_SEARCH_LENGTH = 200
+MAX_PAGE = 10_000_000
+CAPPED_COUNT = 10_000
+EXACT_BELOW = 20_000  # an estimated table smaller than this is simply counted
+
+VALUES_ATTR = "_admin_values"
+
+
+@dataclass(frozen=True)
+class ListParams:
+    page: int
+    page_size: int
+    search: str
+    sort_by: str | None
+    descending: bool
+
+
+def _positive_int(raw: str | None, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise HTTPException(400, "page and pageSize must be positive whole numbers")
+    return max(int(raw), 1)
+
+
+def parse_params(params: QueryParams, *, default_size: int, max_size: int, sortable: set[str]) -> ListParams:
+    """Validate the list's query string; anything malformed is a 400 with a plain message."""
+    page = min(_positive_int(params.get("page"), 1), MAX_PAGE)
+    page_size = min(_positive_int(params.get("pageSize"), default_size), max_size)
+    search = (params.get("search") or "").replace("\x00", "").strip()[:MAX_SEARCH_LENGTH]
+    sort_by = params.get("sortBy") or None
+    if sort_by is not None and sort_by not in sortable:
+        raise HTTPException(400, "This list cannot be sorted by that column")
+    return ListParams(page, page_size, search, sort_by, params.get("sort") == "desc")
+
+
+def like_pattern(term: str) -> str:
+    """A substring pattern in which the user's % and _ are literal characters."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def resolve(model: type, name: str) -> Any:
+    """`status` → Order.status; `customer.email` → (Order.customer, Customer.email);
+    `customer` → (Order.customer, the customer's label column)."""
+    relation_name, _, attribute = name.partition(".")
+    target = getattr(model, relation_name)
+    prop = getattr(target, "property", None)
+    if not isinstance(prop, RelationshipProperty):
+        return target
+    related = prop.mapper.class_
+    attribute = attribute or label_attribute(related) or prop.mapper.primary_key[0].key
+    return target, getattr(related, attribute)
+
+
+def search_clause(model: type, fields: list[str], term: str) -> ColumnElement[bool]:
+    """OR of ILIKE over the fields; related fields use EXISTS so no row is dropped or repeated."""
+    pattern = like_pattern(term)
+    clauses = []
+    for name in fields:
+        target = resolve(model, name)
+        if isinstance(target, tuple):
+            relation, attribute = target
+            matcher = relation.any if relation.property.uselist else relation.has
+            clauses.append(matcher(attribute.ilike(pattern, escape="\\")))
+        else:
+            clauses.append(target.ilike(pattern, escape="\\"))
+    return or_(*clauses)
+
+
+def sort_clauses(model: type, stmt: Select, name: str, descending: bool, pk: Any) -> Select:
+    target = resolve(model, name)
+    if isinstance(target, tuple):
+        relation, attribute = target
+        stmt = stmt.outerjoin(relation)
+        target = attribute
+    direction = desc if descending else asc
+    return stmt.order_by(direction(target).nulls_last(), direction(pk))
+
+
+@dataclass(frozen=True)
+class RowCount:
+    value: int
+    exact: bool
+
+    @property
+    def label(self) -> str:
+        if self.exact:
+            return f"{self.value:,}"
+        if self.value >= CAPPED_COUNT:
+            return f"{CAPPED_COUNT:,}+"
+        return f"about {self.value:,}"
+
+
+def count_rows(session: Session, model: type, stmt: Select, *, mode: str, filtered: bool) -> RowCount:
+    """exact: count(*); estimated: planner statistics when unfiltered; capped: count up to a limit."""
+    pk = model.__mapper__.primary_key[0]
+    bare = stmt.with_only_columns(pk).order_by(None)
+    if mode == "estimated" and not filtered:
+        estimate = session.scalar(
+            text("SELECT reltuples::bigint FROM pg_class WHERE oid = CAST(:t AS regclass)").bindparams(
+                t=model.__table__.name
+            )
+        )
+        if estimate is not None and estimate >= EXACT_BELOW:
+            return RowCount(int(estimate), exact=False)
+    if mode == "exact" or (mode == "estimated" and not filtered):
+        return RowCount(session.scalar(select(func.count()).select_from(bare.subquery())) or 0, exact=True)
+    capped = session.scalar(select(func.count()).select_from(bare.limit(CAPPED_COUNT + 1).subquery())) or 0
+    if capped > CAPPED_COUNT:
+        return RowCount(capped, exact=False)
+    return RowCount(capped, exact=True)
+
+
+class Page(Pagination):
+    """SQLAdmin's pagination, plus how the count should be shown."""
+
+    count_label: str = ""
+
+
+def fetch_page(
+    session: Session,
+    stmt: Select,
+    *,
+    model: type,
+    params: ListParams,
+    row_count: RowCount,
+    joined: list[Any],
+    hybrids: dict[str, ColumnElement[Any]],
+) -> Page:
+    """One statement: the page's rows with their many-to-one rows joined and hybrids computed in SQL."""
+    last_page = Pagination.max_page(row_count.value, params.page_size) if row_count.exact else MAX_PAGE
+    page = min(params.page, last_page)
+    page_stmt = stmt.add_columns(*(expr.label(f"h_{name}") for name, expr in hybrids.items()))
+    for relation in joined:
+        page_stmt = page_stmt.options(joinedload(relation))
+    page_stmt = page_stmt.limit(params.page_size).offset((page - 1) * params.page_size)
+    rows = []
+    for row in session.execute(page_stmt).unique():
+        obj = row[0]
+        setattr(obj, VALUES_ATTR, dict(zip(hybrids, row[1:])))
+        rows.append(obj)
+    result = Page(rows=rows, page=1, page_size=params.page_size, count=max(row_count.value, len(rows)))
+    result.page = page  # set after __post_init__, which would clamp a capped count's page
+    result.count_label = row_count.label
+    return result

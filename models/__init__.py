@@ -1,0 +1,20 @@
+"""The shop's declarative models. Importing this package registers every table on Base.metadata."""
+
+from models.audit import AuditLog
+from models.base import Base
+from models.catalog import Category, Product
+from models.sales import Customer, Order, OrderItem, OrderStatus
+from models.staff import Role, StaffUser
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "Category",
+    "Customer",
+    "Order",
+    "OrderItem",
+    "OrderStatus",
+    "Product",
+    "Role",
+    "StaffUser",
+]

@@ -1,0 +1,60 @@
+"""Declarative base, constraint naming convention and the mixins shared by the shop's tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Every constraint and index gets a stable, predictable name, so migrations can
+# refer to it and error messages can be mapped back to the form field concerned.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of every model; its metadata is what Alembic compares against.
+
+    Reverse one-to-many collections are declared with passive_deletes="all": deleting a parent
+    leaves the children alone, so the database's foreign key refuses it instead of the ORM
+    silently nulling the children's keys.
+    """
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    # Optional: the attribute whose value labels a row in look-ups, titles and related columns.
+    __admin_label__: str | None = None
+
+    def __str__(self) -> str:
+        label_attr = type(self).__admin_label__
+        if label_attr:
+            return str(getattr(self, label_attr))
+        return f"{type(self).__name__} #{getattr(self, 'id', '?')}"
+
+
+def utcnow_column(*, onupdate: bool = False) -> Mapped[datetime]:
+    """A timezone-aware timestamp filled in by the database."""
+    return mapped_column(
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=func.now(),
+        onupdate=func.now() if onupdate else None,
+    )
+
+
+class CreatedAtMixin:
+    """Rows that remember when they were created."""
+
+    created_at: Mapped[datetime] = utcnow_column()
+
+
+class TimestampsMixin(CreatedAtMixin):
+    """Rows that remember when they were created and last changed."""
+
+    updated_at: Mapped[datetime] = utcnow_column(onupdate=True)

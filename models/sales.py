@@ -1,0 +1,173 @@
+"""Sales: customers, their orders and the order lines."""
+
+from __future__ import annotations
+
+import enum
+from decimal import ROUND_HALF_UP
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CHAR,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    select,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from models.base import Base, CreatedAtMixin
+from models.catalog import Product
+
+CENT = Decimal("0.01")  # PostgreSQL round() rounds half away from zero: so does ROUND_HALF_UP
+
+
+class Customer(CreatedAtMixin, Base):
+    __tablename__ = "customers"
+    __admin_label__ = "email"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    country: Mapped[str] = mapped_column(CHAR(2))
+    is_blocked: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+
+    orders: Mapped[list[Order]] = relationship(back_populates="customer", passive_deletes="all")
+
+    @hybrid_property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @full_name.inplace.expression
+    @classmethod
+    def _full_name_expression(cls) -> ColumnElement[str]:
+        return cls.first_name + " " + cls.last_name
+
+
+class OrderStatus(str, enum.Enum):
+    pending = "pending"
+    paid = "paid"
+    shipped = "shipped"
+    delivered = "delivered"
+    cancelled = "cancelled"
+    refunded = "refunded"
+
+    __str__ = str.__str__
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __admin_label__ = "number"
+    __table_args__ = (
+        CheckConstraint("shipped_at >= placed_at", name="shipped_after_placed"),
+        CheckConstraint("discount_pct >= 0 AND discount_pct <= 100", name="discount_pct_range"),
+        CheckConstraint("shipping_fee >= 0", name="shipping_fee_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[OrderStatus] = mapped_column(
+        Enum(
+            OrderStatus,
+            name="order_status",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+            validate_strings=True,
+        ),
+        server_default=OrderStatus.pending.value,
+        default=OrderStatus.pending,
+        index=True,
+    )
+    placed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    discount_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), server_default="0", default=0)
+    shipping_fee: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default="0", default=0)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    customer: Mapped[Customer] = relationship(back_populates="orders")
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @hybrid_property
+    def subtotal(self) -> Decimal:
+        return sum((item.line_total for item in self.items), Decimal("0.00"))
+
+    @subtotal.inplace.expression
+    @classmethod
+    def _subtotal_expression(cls) -> ColumnElement[Decimal]:
+        return (
+            select(func.coalesce(func.sum(OrderItem.quantity * OrderItem.unit_price), 0))
+            .where(OrderItem.order_id == cls.id)
+            .correlate_except(OrderItem)
+            .scalar_subquery()
+        )
+
+    @hybrid_property
+    def total(self) -> Decimal:
+        """Subtotal less the discount, plus shipping, rounded to the cent."""
+        discounted = self.subtotal * (100 - self.discount_pct) / 100
+        return (discounted + self.shipping_fee).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @total.inplace.expression
+    @classmethod
+    def _total_expression(cls) -> ColumnElement[Decimal]:
+        return func.round(cls.subtotal * (100 - cls.discount_pct) / 100 + cls.shipping_fee, 2)
+
+    @hybrid_property
+    def item_count(self) -> int:
+        """Units in the order (sum of quantities)."""
+        return sum(item.quantity for item in self.items)
+
+    @item_count.inplace.expression
+    @classmethod
+    def _item_count_expression(cls) -> ColumnElement[int]:
+        return (
+            select(func.coalesce(func.sum(OrderItem.quantity), 0))
+            .where(OrderItem.order_id == cls.id)
+            .correlate_except(OrderItem)
+            .scalar_subquery()
+        )
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+    __table_args__ = (
+        UniqueConstraint("order_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+
+    order: Mapped[Order] = relationship(back_populates="items")
+    product: Mapped[Product] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × product #{self.product_id} in order #{self.order_id}"
+
+    @hybrid_property
+    def line_total(self) -> Decimal:
+        return self.quantity * self.unit_price

@@ -1,0 +1,47 @@
+"""Staff: the people who log in to the admin."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Enum, String, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, CreatedAtMixin
+
+
+class Role(str, enum.Enum):
+    """A staff member's role, from least to most privileged."""
+
+    viewer = "viewer"
+    support = "support"
+    manager = "manager"
+    admin = "admin"
+
+    __str__ = str.__str__
+
+
+class StaffUser(CreatedAtMixin, Base):
+    __tablename__ = "staff_users"
+    __admin_label__ = "email"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            name="staff_role",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+            validate_strings=True,
+        ),
+        server_default=Role.viewer.value,
+        default=Role.viewer,
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

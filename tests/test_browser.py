@@ -1,0 +1,44 @@
+"""What a person does in a browser: log in, find an order, open it."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from models import Role
+from tests import factories
+from tests.conftest import PASSWORD
+
+
+def log_in(page: Page, live_server: str, email: str) -> None:
+    page.goto(f"{live_server}/admin/login")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+
+
+def test_log_in_search_an_order_and_open_it(page: Page, live_server, make_staff, db):
+    staff = make_staff(Role.support)
+    wanted = factories.order(db, number="SO-0004242")
+    factories.order(db, number="SO-0001111")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    log_in(page, live_server, staff.email)
+    page.get_by_role("button", name="Sales").click()
+    page.get_by_role("link", name="Orders").click()
+    expect(page.locator("table")).to_contain_text("SO-0001111")
+
+    page.fill("#search-input", "4242")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"search=4242"))
+    rows = page.locator("table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("SO-0004242")
+
+    rows.first.locator("a[href*='/order/details/']").first.click()
+    expect(page).to_have_url(re.compile(rf"/admin/order/details/{wanted.id}$"))
+    expect(page.locator("body")).to_contain_text("SO-0004242")
+    assert errors == []
