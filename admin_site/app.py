@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from admin_site.admin import TEMPLATES, ShopAdmin, install_denial_logging
+from admin_site import lookup
 from admin_site.auth import StaffAuthentication
 from admin_site.database import database_answers, make_engine, make_session_factory, resolve_database_url
 from admin_site.middleware import RejectMalformedQuery
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for view in [*all_views(), *all_pages()]:
         admin.add_view(view)
     install_denial_logging(admin)
+    lookup.install(admin)
     app.state.admin = admin
     app.state.engine = engine
     app.state.settings = settings

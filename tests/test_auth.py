@@ -20,7 +20,7 @@ def test_login_sets_session_and_last_login(client, make_staff, db):
 
 
 def test_login_is_case_insensitive_on_email(client, make_staff):
-    staff = make_staff(Role.viewer, email="Mixed.Case@shop.example")
+    make_staff(Role.viewer, email="Mixed.Case@shop.example")
     assert login(client, "mixed.case@SHOP.example").status_code == 302
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import (
-    Boolean, Date, DateTime, Enum, ForeignKey, Numeric, String, Text, event, func, select,
+    Boolean, Date, DateTime, Enum, ForeignKey, Numeric, String, Text, event, func,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship

@@ -167,3 +167,23 @@ def test_list_runs_a_fixed_number_of_statements(client, login_as, db, engine):
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert few == many
+
+
+def test_big_related_filter_offers_an_ajax_look_up(client, login_as, orders, monkeypatch):
+    from admin_site.views import filters
+
+    login_as(Role.viewer)
+    monkeypatch.setattr(filters, "MAX_CHOICES", 1)  # two customers: "big" for this test
+    page = client.get("/admin/order/list").text
+    assert 'name="customer__label"' in page and "/admin/order/filter-lookup?name=customer" in page
+    found = client.get("/admin/order/filter-lookup?name=customer&term=SMITH").json()
+    assert found == {"results": ["jo.smith@example.com"]}
+    literal = client.get("/admin/order/filter-lookup?name=customer&term=%25_").json()
+    assert literal == {"results": ["100%_off@example.com"]}
+    assert client.get("/admin/order/filter-lookup?name=nope&term=a").status_code == 400
+    assert client.get("/admin/order/filter-lookup?name=customer").status_code == 400
+
+
+def test_filter_look_up_needs_the_right_to_view_the_list(client, login_as, db):
+    login_as(Role.support)  # support may not view the audit log
+    assert client.get("/admin/audit-log/filter-lookup?name=staff_user&term=a").status_code == 403

@@ -188,25 +188,18 @@ class ShopView(ModelView, metaclass=ShopViewMeta):
         """What an export sees: the rows of the list as filtered, searched and sorted."""
         params = self.list_params(request)
         stmt, _ = self.filtered_query(request, params)
-        stmt = self.ordered(stmt, params)
-        stmt = stmt.add_columns(*(e.label(f"h_{n}") for n, e in self._listed_hybrids.items()))
-        for relation in self._joined_relations:
-            stmt = stmt.options(joinedload(relation))
-        if limit:
-            stmt = stmt.limit(limit)
-        return await self._in_session(lambda session: self._attach(session.execute(stmt).unique()))
-
-    def _attach(self, result) -> list[Any]:
-        objects = []
-        for row in result:
-            setattr(row[0], listing.VALUES_ATTR, dict(zip(self._listed_hybrids, row[1:])))
-            objects.append(row[0])
-        return objects
+        stmt = self.ordered(stmt, params).options(*(joinedload(r) for r in self._joined_relations))
+        return await self._fetch_objects(stmt.limit(limit) if limit else stmt)
 
     async def _get_object_by_pk(self, stmt: Select) -> Any:
-        stmt = stmt.add_columns(*(e.label(f"h_{n}") for n, e in self._listed_hybrids.items()))
-        rows = await self._in_session(lambda session: self._attach(session.execute(stmt).unique()))
+        rows = await self._fetch_objects(stmt)
         return rows[0] if rows else None
+
+    async def _fetch_objects(self, stmt: Select) -> list[Any]:
+        """Run a select of the model with the shown hybrids computed in SQL alongside."""
+        stmt = listing.with_hybrid_columns(stmt, self._listed_hybrids)
+        names = list(self._listed_hybrids)
+        return await self._in_session(lambda session: listing.with_sql_values(session.execute(stmt).unique(), names))
 
     def form_details_query(self, request: Request) -> Select:
         stmt = self._stmt_by_identifier(request.path_params["pk"])

@@ -134,6 +134,19 @@ def count_rows(session: Session, model: type, stmt: Select, *, mode: str, filter
     return RowCount(capped, exact=True)
 
 
+def with_hybrid_columns(stmt: Select, hybrids: dict[str, ColumnElement[Any]]) -> Select:
+    return stmt.add_columns(*(expression.label(f"h_{name}") for name, expression in hybrids.items()))
+
+
+def with_sql_values(result, names: list[str]) -> list[Any]:
+    """Objects from rows of (object, *values), each carrying its values (read by get_prop_value)."""
+    objects = []
+    for row in result:
+        setattr(row[0], VALUES_ATTR, dict(zip(names, row[1:], strict=True)))
+        objects.append(row[0])
+    return objects
+
+
 class Page(Pagination):
     """SQLAdmin's pagination, plus how the count should be shown."""
 
@@ -153,15 +166,11 @@ def fetch_page(
     """One statement: the page's rows with their many-to-one rows joined and hybrids computed in SQL."""
     last_page = Pagination.max_page(row_count.value, params.page_size) if row_count.exact else MAX_PAGE
     page = min(params.page, last_page)
-    page_stmt = stmt.add_columns(*(expr.label(f"h_{name}") for name, expr in hybrids.items()))
+    page_stmt = with_hybrid_columns(stmt, hybrids)
     for relation in joined:
         page_stmt = page_stmt.options(joinedload(relation))
     page_stmt = page_stmt.limit(params.page_size).offset((page - 1) * params.page_size)
-    rows = []
-    for row in session.execute(page_stmt).unique():
-        obj = row[0]
-        setattr(obj, VALUES_ATTR, dict(zip(hybrids, row[1:])))
-        rows.append(obj)
+    rows = with_sql_values(session.execute(page_stmt).unique(), list(hybrids))
     result = Page(rows=rows, page=1, page_size=params.page_size, count=max(row_count.value, len(rows)))
     result.page = page  # set after __post_init__, which would clamp a capped count's page
     result.count_label = row_count.label
