@@ -13,6 +13,7 @@ from starlette.routing import Route
 from admin_site.admin import TEMPLATES, ShopAdmin, install_denial_logging
 from admin_site import lookup
 from admin_site.auth import StaffAuthentication
+from admin_site.csrf import csrf_token
 from admin_site.database import database_answers, make_engine, make_session_factory, resolve_database_url
 from admin_site.middleware import RejectMalformedQuery
 from admin_site.permissions import RoleAuthorization
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         admin.add_view(view)
     install_denial_logging(admin)
     lookup.install(admin)
+    admin.templates.env.globals["csrf_token"] = csrf_token
     app.state.admin = admin
     app.state.engine = engine
     app.state.settings = settings

@@ -48,6 +48,7 @@ def fresh_database_url(pg_server: EmbeddedPostgres | None):
 
     def make(name: str) -> str:
         assert pg_server is not None, "needs the embedded server"
+        name = f"{name}_{os.getpid()}"  # test runs in parallel share the server
         pg_server.drop_database(name)
         pg_server.create_database(name)
         created.append(name)
