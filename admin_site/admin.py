@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin_site import actions, audit, history
 from admin_site.permissions import VIEW, is_allowed
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,12 @@ class ShopAdmin(Admin):
         await super()._delete(request)
 
     @login_required
+    async def delete(self, request: Request) -> Response:
+        """The selected rows go in one transaction, each at the version the page showed, or none goes."""
+        await self._delete(request)
+        return await actions.delete_selected(self, request)
+
+    @login_required
     async def ajax_lookup(self, request: Request) -> Response:
         """The look-up searches another model: the role must be allowed to see that model too."""
         view = self._find_model_view(request.path_params["identity"])
@@ -107,7 +114,10 @@ class ShopAdmin(Admin):
         staff = request.state.staff_user
         if not is_allowed(staff.role, "dashboard", VIEW):
             raise HTTPException(status_code=403)
-        return await self.templates.TemplateResponse(request, "sqladmin/index.html", {"staff": staff})
+        recent = await history.recent_actions(self, staff.id)  # "your recent actions" (the audit log)
+        return await self.templates.TemplateResponse(
+            request, "sqladmin/index.html", {"staff": staff, "recent_actions": recent}
+        )
 
 
 def install_denial_logging(admin: ShopAdmin) -> None:
@@ -124,6 +134,7 @@ def install_denial_logging(admin: ShopAdmin) -> None:
                 getattr(staff, "id", None),
                 getattr(staff, "role", None),
             )
+            await audit.record_denied(admin.session_maker, request)
         return await render_error(request, exc)
 
     admin.admin.exception_handlers[HTTPException] = handler

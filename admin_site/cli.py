@@ -50,6 +50,9 @@ def migrate() -> None:
 def add_staff(engine: Engine, email: str, password: str, role: Role, full_name: str | None = None) -> StaffUser:
     from sqlalchemy.orm import Session
 
+    problem = password_problem(password)  # every way a password is set goes through the policy
+    if problem:
+        raise typer.BadParameter(f"password refused: {problem}")
     with Session(engine) as session:
         if session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
             raise typer.BadParameter(f"a staff user with e-mail {email} already exists")
@@ -122,7 +125,9 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     application = create_app(settings, make_engine(url, settings))
     typer.echo(f"Admin at http://{host}:{port}/admin")
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+    # X-Forwarded-For is believed only from FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1), so the
+    # per-address login throttle sees clients' addresses behind a proxy, and cannot be fooled without one.
+    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=True)
 
 
 @app.command()
@@ -189,7 +194,7 @@ def views() -> None:
     from admin_site.views import all_views
 
     for view in all_views():
-        names = lambda items: ", ".join(i if isinstance(i, str) else i.key for i in items) or "—"  # noqa: E731
+        names = lambda items: ", ".join(i if isinstance(i, str) else getattr(i, "key", None) or i.name for i in items) or "—"  # noqa: E731, E501 - filters may be ListFilter objects
         typer.echo(f"{view.name_plural}  ({view.model.__name__}, menu: {view.category}, count: {view.count_mode})")
         typer.echo(f"  list:    {names(view.column_list)}")
         typer.echo(f"  search:  {names(view.column_searchable_list)}")

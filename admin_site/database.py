@@ -16,6 +16,7 @@ def make_engine(url: str, settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_recycle=1800,
+        hide_parameters=True,  # bound values (password hashes, personal data) stay out of errors and logs
         connect_args={"application_name": "admin-site"},
     )
 

@@ -38,6 +38,10 @@ class FilterLookup:
         term = (request.query_params.get("term") or "").replace("\x00", "").strip()[:MAX_TERM]
         if related is None or related.label is None or not term:
             raise HTTPException(status_code=400, detail="Unknown filter or empty term")
+        # The look-up reads another table: the role must be allowed to see that one too.
+        target = next((v for v in self._admin_ref.views if getattr(v, "model", None) is related.target), None)
+        if target is None or not target.has_permission(request, "list"):
+            raise HTTPException(status_code=403)
         label = getattr(related.target, related.label)
         stmt = (
             select(label)

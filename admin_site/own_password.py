@@ -2,37 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session, sessionmaker
 
+from admin_site import audit
 from admin_site.passwords import hash_password, password_problem, verify_password
 from models.staff import StaffUser
 
 MAX_PASSWORD_LENGTH = 1024  # as at login: hashing is deliberately slow, input is bounded
 
 
+@dataclass(frozen=True)
+class Outcome:
+    problem: str | None = None  # why nothing was stored, shown to the person
+    session_epoch: int | None = None  # after a change: other sessions end, this one continues with it
+
+
 def change_own_password(
     session_factory: sessionmaker[Session], staff_id: int, current: str, new: str, repeated: str
-) -> str | None:
-    """Store the new password and return None, or return why it was refused (nothing stored).
+) -> Outcome:
+    """Store the new password, or say why it was refused (then nothing is stored).
 
     The current password is asked for so an unattended, logged-in browser cannot be used to take
     the account over.
     """
     if len(current) > MAX_PASSWORD_LENGTH or len(new) > MAX_PASSWORD_LENGTH:
-        return "That password is too long."
+        return Outcome("That password is too long.")
     with session_factory() as session:
         staff = session.get(StaffUser, staff_id, with_for_update=True)
         if staff is None or not staff.is_active:
-            return "Your account is no longer active."
+            return Outcome("Your account is no longer active.")
         if not verify_password(staff.password_hash, current):
-            return "Your current password is not right."
+            return Outcome("Your current password is not right.")
         if new != repeated:
-            return "The two new passwords differ."
+            return Outcome("The two new passwords differ.")
         if new == current:
-            return "Choose a password different from the current one."
+            return Outcome("Choose a password different from the current one.")
         problem = password_problem(new)
         if problem:
-            return problem
+            return Outcome(problem)
+        before = audit.snapshot(staff)
         staff.password_hash = hash_password(new)
+        session.flush()  # the audit row (hash redacted) commits with the change
+        changes = audit.diff(before, audit.snapshot(staff))
+        audit.record(session, None, audit.UPDATE, audit.STAFF_ENTITY, staff.id, changes, staff_user_id=staff.id)
         session.commit()
-    return None
+        session.refresh(staff)
+        return Outcome(session_epoch=staff.session_epoch)

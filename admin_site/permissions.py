@@ -19,7 +19,8 @@ ALL = "all"
 
 viewer, support, manager, admin = Role.viewer, Role.support, Role.manager, Role.admin
 
-# view identity → role → operations. A view or role that is missing may do nothing.
+# view identity → role → operations. A role missing from a row may do nothing there; a view missing
+# from the matrix altogether is admins-only (UNLISTED_VIEW below).
 MATRIX: dict[str, dict[Role, frozenset[str] | str]] = {
     "dashboard":   {viewer: {VIEW}, support: {VIEW}, manager: {VIEW}, admin: ALL},
     "category":    {viewer: {VIEW}, support: {VIEW}, manager: ALL, admin: ALL},
@@ -29,8 +30,10 @@ MATRIX: dict[str, dict[Role, frozenset[str] | str]] = {
     "order-item":  {viewer: {VIEW}, support: {VIEW, CREATE, EDIT, DELETE}, manager: ALL, admin: ALL},
     "staff-user":  {manager: {VIEW}, admin: {VIEW, CREATE, EDIT, EXPORT, "deactivate"}},
     "audit-log":   {manager: {VIEW, EXPORT}, admin: {VIEW, EXPORT}},
+    "login-attempt": {admin: {VIEW, EXPORT}},
     "permissions": {admin: {VIEW}},
     "account":     {viewer: {VIEW}, support: {VIEW}, manager: {VIEW}, admin: {VIEW}},
+    "saved-view":  {},  # personal: each staff member manages their own from the lists (admin_site/saved_views.py)
 }  # fmt: skip
 # "permissions" is the page that shows this matrix; "account" is everyone's own password page.
 

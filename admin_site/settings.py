@@ -37,6 +37,12 @@ class Settings:
     session_cookie: str = "admin_session"
     session_max_age: int = 8 * 3600
     https_only: bool = False
+    # Security (see admin_site/session_policy.py, login_throttle.py, csrf_guard.py):
+    session_idle_timeout: int = 30 * 60
+    login_max_failures_per_account: int = 10
+    login_max_failures_per_address: int = 50
+    login_throttle_window: int = 15 * 60
+    trusted_origins: tuple[str, ...] = ()  # extra origins allowed to post, e.g. behind a proxy
 
     @property
     def is_production(self) -> bool:
@@ -54,17 +60,25 @@ class Settings:
             db_max_overflow=int(env.get("DB_MAX_OVERFLOW", "10")),
             session_max_age=int(env.get("SESSION_MAX_AGE", str(8 * 3600))),
             https_only=_bool(env.get("SESSION_HTTPS_ONLY"), False),
+            session_idle_timeout=int(env.get("SESSION_IDLE_TIMEOUT", str(30 * 60))),
+            login_max_failures_per_account=int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "10")),
+            login_max_failures_per_address=int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "50")),
+            login_throttle_window=int(env.get("LOGIN_THROTTLE_WINDOW", str(15 * 60))),
+            trusted_origins=tuple(o.strip().rstrip("/") for o in env.get("ADMIN_TRUSTED_ORIGINS", "").split(",")
+                                  if o.strip()),
         )
         settings.check()
         return settings
 
     def check(self) -> None:
-        """Refuse development defaults in production."""
-        if not self.is_production:
+        """Refuse development defaults outside development (a typo in ADMIN_ENV is not development)."""
+        if self.environment == "development":
             return
         if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
             raise ConfigurationError(
-                "ADMIN_ENV=production needs SECRET_KEY set to a random value of at least 32 characters"
+                f"ADMIN_ENV={self.environment} needs SECRET_KEY set to a random value of at least 32 characters"
             )
+        if not self.is_production:
+            return
         if not self.database_url:
             raise ConfigurationError("ADMIN_ENV=production needs DATABASE_URL (no embedded database)")

@@ -37,6 +37,4 @@ def check_staff_change(
         select(StaffUser.id).where(StaffUser.role == Role.admin, StaffUser.is_active.is_(True)).with_for_update()
     ).all()
     if not set(active_admins) - {target.id}:
-        raise StaffChangeRefused(
-            f"{target.email} is the last active admin: make someone else an admin first."
-        )
+        raise StaffChangeRefused(f"{target.email} is the last active admin: make someone else an admin first.")

@@ -3,7 +3,9 @@
 from models.audit import AuditLog
 from models.base import Base
 from models.catalog import Category, Product
+from models.preferences import SavedView
 from models.sales import Customer, Order, OrderItem, OrderStatus
+from models.security import LoginAttempt
 from models.staff import Role, StaffUser
 
 __all__ = [
@@ -11,10 +13,12 @@ __all__ = [
     "Base",
     "Category",
     "Customer",
+    "LoginAttempt",
     "Order",
     "OrderItem",
     "OrderStatus",
     "Product",
     "Role",
+    "SavedView",
     "StaffUser",
 ]

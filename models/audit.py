@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy import DateTime, ForeignKey, Index, String, func
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,6 +15,9 @@ from models.staff import StaffUser
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
+    # A record's history page reads its rows newest first. UPDATE and DELETE are refused by a
+    # trigger (migration 0003): the table is append-only whoever connects.
+    __table_args__ = (Index("ix_audit_log_entity_entity_pk", "entity", "entity_pk", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import DateTime, Integer, MetaData, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # Every constraint and index gets a stable, predictable name, so migrations can
 # refer to it and error messages can be mapped back to the form field concerned.
@@ -58,3 +58,18 @@ class TimestampsMixin(CreatedAtMixin):
     """Rows that remember when they were created and last changed."""
 
     updated_at: Mapped[datetime] = utcnow_column(onupdate=True)
+
+
+class VersionedMixin:
+    """Rows edited by people: every UPDATE and DELETE names the version it read.
+
+    SQLAlchemy adds `AND version = :seen` to the statement and bumps the number, so a save based on
+    a stale read matches no row (StaleDataError) instead of silently overwriting someone's change.
+    The admin's forms carry the version they showed (see admin_site/writes.py).
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.__table__.c.version}

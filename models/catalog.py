@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, true
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampsMixin
+from models.base import Base, TimestampsMixin, VersionedMixin
 
 
-class Category(Base):
+class Category(VersionedMixin, Base):
     __tablename__ = "categories"
     __admin_label__ = "name"
 
@@ -26,7 +26,7 @@ class Category(Base):
     products: Mapped[list[Product]] = relationship(back_populates="category", passive_deletes="all")
 
 
-class Product(TimestampsMixin, Base):
+class Product(TimestampsMixin, VersionedMixin, Base):
     __tablename__ = "products"
     __admin_label__ = "name"
     __table_args__ = (
@@ -34,6 +34,9 @@ class Product(TimestampsMixin, Base):
         CheckConstraint("cost >= 0", name="cost_not_negative"),
         CheckConstraint("stock_quantity >= 0", name="stock_quantity_not_negative"),
         CheckConstraint("reorder_level >= 0", name="reorder_level_not_negative"),
+        Index("ix_products_sku_trgm", "sku", postgresql_using="gin", postgresql_ops={"sku": "gin_trgm_ops"}),
+        Index("ix_products_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+        Index("ix_products_created_at_id", "created_at", "id"),  # the list's default order
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

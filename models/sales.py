@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -21,21 +22,36 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    literal_column,
     select,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
-from models.base import Base, CreatedAtMixin
+from models.base import Base, CreatedAtMixin, VersionedMixin
 from models.catalog import Product
 
 CENT = Decimal("0.01")  # PostgreSQL round() rounds half away from zero: so does ROUND_HALF_UP
 
 
-class Customer(CreatedAtMixin, Base):
+_FULL_NAME_SQL = "(first_name::text || ' '::text) || last_name::text"  # first_name || ' ' || last_name
+
+
+class Customer(CreatedAtMixin, VersionedMixin, Base):
     __tablename__ = "customers"
     __admin_label__ = "email"
+    __table_args__ = (  # substring search (ILIKE '%…%') is served by trigram indexes
+        Index("ix_customers_email_trgm", "email", postgresql_using="gin", postgresql_ops={"email": "gin_trgm_ops"}),
+        Index("ix_customers_created_at_id", "created_at", "id"),  # the list's default order
+        # Exactly the expression `full_name` queries with, spelled as PostgreSQL shows it (so `alembic check` agrees).
+        Index(
+            "ix_customers_full_name_trgm",
+            literal_column(_FULL_NAME_SQL),
+            postgresql_using="gin",
+            postgresql_ops={_FULL_NAME_SQL: "gin_trgm_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -68,13 +84,15 @@ class OrderStatus(str, enum.Enum):
     __str__ = str.__str__
 
 
-class Order(Base):
+class Order(VersionedMixin, Base):
     __tablename__ = "orders"
     __admin_label__ = "number"
     __table_args__ = (
         CheckConstraint("shipped_at >= placed_at", name="shipped_after_placed"),
         CheckConstraint("discount_pct >= 0 AND discount_pct <= 100", name="discount_pct_range"),
         CheckConstraint("shipping_fee >= 0", name="shipping_fee_not_negative"),
+        Index("ix_orders_number_trgm", "number", postgresql_using="gin", postgresql_ops={"number": "gin_trgm_ops"}),
+        Index("ix_orders_placed_at_id", "placed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,8 +113,8 @@ class Order(Base):
         index=True,
     )
     placed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), index=True
-    )
+        DateTime(timezone=True), server_default=func.now()
+    )  # indexed with id (ix_orders_placed_at_id): the list's default order, deep pages by index-only scan
     shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     discount_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), server_default="0", default=0)
     shipping_fee: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default="0", default=0)
@@ -148,7 +166,7 @@ class Order(Base):
         )
 
 
-class OrderItem(Base):
+class OrderItem(VersionedMixin, Base):
     __tablename__ = "order_items"
     __table_args__ = (
         UniqueConstraint("order_id", "product_id"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, String, true
+from sqlalchemy import Boolean, DateTime, Enum, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, CreatedAtMixin
+from models.base import Base, CreatedAtMixin, VersionedMixin
 
 
 class Role(str, enum.Enum):
@@ -22,7 +22,7 @@ class Role(str, enum.Enum):
     __str__ = str.__str__
 
 
-class StaffUser(CreatedAtMixin, Base):
+class StaffUser(CreatedAtMixin, VersionedMixin, Base):
     __tablename__ = "staff_users"
     __admin_label__ = "email"
 
@@ -45,3 +45,6 @@ class StaffUser(CreatedAtMixin, Base):
     )
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Also stored in each signed session cookie: bumping it ends every session of this person
+    # (a password change or a deactivation does, see models/security.py; so does "log out everywhere").
+    session_epoch: Mapped[int] = mapped_column(Integer, server_default="0", default=0)

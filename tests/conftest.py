@@ -140,17 +140,77 @@ def make_staff(db: Engine, password_hash: str):
     return make
 
 
+import re  # noqa: E402
+
+_CSRF_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def csrf_token_of(client) -> str:
+    """The CSRF token of the client's current session, as a page shows it (the login page has one)."""
+    page = client.get("/admin/login")
+    found = _CSRF_IN_PAGE.search(page.text)
+    assert found, "no CSRF token on the login page"
+    return found.group(1) or found.group(2)
+
+
+def _session_cookie(client) -> str | None:
+    try:
+        return client.cookies.get("admin_session")
+    except Exception:  # noqa: BLE001 - several cookies of that name: no cache
+        return None
+
+
+def sends_csrf_token(client):
+    """Make `client` add the session's CSRF token (X-CSRF-Token) to its unsafe requests to /admin,
+    as the admin's pages and scripts do, unless the request carries a token of its own (header or
+    `csrf_token` field). Tests of the CSRF protection itself use a client without this."""
+    if getattr(client, "_sends_csrf_token", False):
+        return client
+    cache: dict[str, str | None] = {}
+
+    def add_token(request) -> None:
+        if request.method in _SAFE_METHODS or not request.url.path.startswith("/admin"):
+            return
+        body = request.read()  # the encoded form (multipart bodies too)
+        if "x-csrf-token" in request.headers or b"csrf_token=" in body or b'name="csrf_token"' in body:
+            return
+        cookie = _session_cookie(client)
+        if cookie is None or cache.get("cookie") != cookie:
+            cache["token"] = csrf_token_of(client)
+            cache["cookie"] = _session_cookie(client)
+            # The look-up may have started a session: send the cookie it set, not the one read before.
+            if "cookie" in request.headers:
+                del request.headers["cookie"]
+            client.cookies.set_cookie_header(request)
+        request.headers["X-CSRF-Token"] = cache["token"]
+
+    client.event_hooks["request"].append(add_token)
+    client._sends_csrf_token = True
+    return client
+
+
 @pytest.fixture
-def client(app):
-    """Real HTTP requests through the ASGI app (Starlette's TestClient, built on httpx)."""
+def raw_client(app):
+    """A client that sends no CSRF token by itself: for tests of the CSRF protection."""
     from starlette.testclient import TestClient
 
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as test_client:
         yield test_client
 
 
+@pytest.fixture
+def client(app):
+    """Real HTTP requests through the ASGI app (Starlette's TestClient, built on httpx); unsafe
+    requests carry the session's CSRF token, as the admin's own forms and scripts do."""
+    from starlette.testclient import TestClient
+
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as test_client:
+        yield sends_csrf_token(test_client)
+
+
 def login(client, email: str, password: str = PASSWORD):
-    return client.post("/admin/login", data={"username": email, "password": password})
+    return sends_csrf_token(client).post("/admin/login", data={"username": email, "password": password})
 
 
 @pytest.fixture

@@ -251,6 +251,15 @@ def _duplicate_staff_email(session: Session) -> None:
     make_staff_user(session, email="boss@shop.example")
 
 
+def _duplicate_saved_view(session: Session) -> None:
+    staff = make_staff_user(session)
+    session.flush()
+    view = {"staff_user_id": staff.id, "view_identity": "order", "name": "Refunds", "query": "status=refunded"}
+    session.add(models.SavedView(**view))
+    session.commit()
+    session.add(models.SavedView(**{**view, "query": "status=paid"}))
+
+
 UNIQUE_CASES: dict[str, Callable[[Session], None]] = {
     "uq_categories_name": _duplicate_category_name,
     "uq_categories_slug": _duplicate_category_slug,
@@ -259,6 +268,7 @@ UNIQUE_CASES: dict[str, Callable[[Session], None]] = {
     "uq_orders_number": _duplicate_order_number,
     "uq_order_items_order_id_product_id": _duplicate_order_item,
     "uq_staff_users_email": _duplicate_staff_email,
+    "uq_saved_views_staff_user_id_view_identity_name": _duplicate_saved_view,
 }
 
 

@@ -10,6 +10,7 @@ from sqladmin import BaseView
 from admin_site.views.account import AccountPage
 from admin_site.views.base import ShopView
 from admin_site.views.permissions_page import PermissionsPage
+from admin_site.views.security import SECURITY_VIEWS
 from admin_site.views.shop import SHOP_VIEWS
 from models import Base
 
@@ -20,13 +21,13 @@ def generated_view(model: type) -> type[ShopView]:
 
 
 def all_views(base: type = Base) -> list[type[ShopView]]:
-    declared = {view.model for view in SHOP_VIEWS}
+    declared = {view.model for view in [*SHOP_VIEWS, *SECURITY_VIEWS]}
     extra = [
         generated_view(mapper.class_)
         for mapper in sorted(base.registry.mappers, key=lambda m: m.class_.__name__)
         if mapper.class_ not in declared
     ]
-    return [*SHOP_VIEWS, *extra]
+    return [*SHOP_VIEWS, *SECURITY_VIEWS, *extra]
 
 
 def all_pages() -> list[type[BaseView]]:

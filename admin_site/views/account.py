@@ -10,6 +10,7 @@ from sqladmin.flash import Flash
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from admin_site import session_policy
 from admin_site.own_password import change_own_password
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,13 @@ class AccountPage(BaseView):
         form = await request.form()
         fields = [str(form.get(name, "")) for name in ("current_password", "new_password", "repeat_password")]
         session_factory = self._admin_ref.session_maker
-        problem = await anyio.to_thread.run_sync(change_own_password, session_factory, staff.id, *fields)
-        if problem:
+        outcome = await anyio.to_thread.run_sync(change_own_password, session_factory, staff.id, *fields)
+        if outcome.problem:
             log.info("password change refused for staff %s", staff.id)
-            context = {"staff": staff, "title": self.name, "error": problem}
+            context = {"staff": staff, "title": self.name, "error": outcome.problem}
             return await self.templates.TemplateResponse(request, TEMPLATE, context, status_code=400)
         log.info("password changed by staff %s", staff.id)
+        # The change ends every session of this person (session epoch); this one goes on, renewed.
+        session_policy.start(request, staff.id, outcome.session_epoch)
         Flash.success(request, "Your password has been changed.")
         return RedirectResponse(request.url_for("admin:view-account"), status_code=302)

@@ -11,19 +11,19 @@ import anyio
 from sqlalchemy import Select, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload
-from sqladmin import ModelView
 from sqladmin.authorization import Action
 from sqladmin.models import ModelViewMeta
 from starlette.requests import Request
+from wtforms import HiddenField
 
+from admin_site import writes
 from admin_site.constraint_messages import ConstraintProblem, describe
+from admin_site.form_rules import ConstraintAwareConverter
+from admin_site.refusals import ChangeRefused, Conflict
 from admin_site.views import listing
+from admin_site.views.fast_urls import FastUrls
 from admin_site.views.filters import ListFilter, build_filter
 from admin_site.views.inference import InferredView, humanise, infer_view
-
-class ChangeRefused(Exception):
-    """The database refused a change; the message is safe to show (no SQL, no parameters)."""
-
 
 CATEGORY_ICONS = {
     "Catalog": "fa-solid fa-boxes-stacked",
@@ -94,15 +94,17 @@ def apply_inferred(cls, attrs: dict[str, Any], inferred: InferredView) -> None:
     cls._inferred = inferred
 
 
-class ShopView(ModelView, metaclass=ShopViewMeta):
+class ShopView(FastUrls, metaclass=ShopViewMeta):
     """Base of every admin view: inferred defaults, fast lists, values computed in SQL."""
 
     page_size = 50
     page_size_options = [25, 50, 100, 200]
     count_mode: ClassVar[str] = "exact"  # exact | estimated | capped
-    export_types = ["csv", "json"]
+    export_types = ["csv", "json", "xlsx"]  # streamed by admin_site/export.py
     list_template = "shop/list.html"
     form_edit_readonly: ClassVar[list[Any]] = []  # shown on the edit page, never changed by it
+    form_converter = ConstraintAwareConverter  # validators from NOT NULL, lengths, CHECKs (form_rules)
+    show_history: ClassVar[bool] = True  # a "History" link on each record's page (admin_site/history.py)
     _inferred: ClassVar[InferredView]
 
     def __init__(self) -> None:
@@ -180,6 +182,7 @@ class ShopView(ModelView, metaclass=ShopViewMeta):
                 row_count=row_count,
                 joined=self._joined_relations,
                 hybrids=self._listed_hybrids,
+                reorder=lambda page_stmt: self.ordered(page_stmt, params),
             )
 
         return await self._in_session(work)
@@ -210,41 +213,98 @@ class ShopView(ModelView, metaclass=ShopViewMeta):
 
     # -- writing ---------------------------------------------------------------------------
 
+    # Each write is one transaction with its audit row; an update names the version its form showed
+    # (a hidden field) and is refused if the row moved on since (see admin_site/writes.py).
+
+    async def scaffold_form(self, rules: list[str] | None = None):
+        form = await super().scaffold_form(rules)
+        if not writes.is_versioned(self.model) or hasattr(form, writes.VERSION):
+            return form
+        return type(form.__name__, (form,), {writes.VERSION: HiddenField()})
+
+    async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
+        data = await super().get_form_data_for_edit(obj)
+        if writes.is_versioned(self.model):
+            data[writes.VERSION] = obj.version
+        return data
+
     async def insert_model(self, request: Request, data: dict) -> Any:
-        try:
-            return await super().insert_model(request, data)
-        except DBAPIError as error:
-            raise self._refusal(request, error) from None
+        return await self._write(request, writes.insert, self, request, data)
 
     async def update_model(self, request: Request, pk: str, data: dict) -> Any:
         data = {k: v for k, v in data.items() if k not in self.form_edit_readonly}
-        try:
-            return await super().update_model(request, pk, data)
-        except DBAPIError as error:
-            raise self._refusal(request, error) from None
+        return await self._write(request, writes.update, self, request, pk, data)
 
     async def delete_model(self, request: Request, pk: Any) -> None:
+        await self.delete_models(request, [str(pk)])
+
+    async def delete_models(self, request: Request, pks: list[str], versions: list[str] | None = None) -> None:
+        """All of `pks` in one transaction, or none (ChangeRefused says why)."""
+        await self._write(request, writes.delete, self, request, pks, versions)
+
+    async def _write(self, request: Request, work, *args) -> Any:
         try:
-            await super().delete_model(request, pk)
+            return await anyio.to_thread.run_sync(lambda: work(*args))
+        except Conflict as conflict:
+            request.state.conflict = conflict
+            raise
+        except ChangeRefused as refused:  # written to be shown: say so to whoever renders it
+            if getattr(request.state, "form_problem", None) is None:
+                request.state.form_problem = ConstraintProblem(None, str(refused))
+            raise
         except DBAPIError as error:
             raise self._refusal(request, error) from None
 
+    def _url_for_delete(self, request: Request, obj: Any) -> str:
+        """The delete link names the version the page showed: a row changed since is not deleted."""
+        url = super()._url_for_delete(request, obj)
+        if writes.is_versioned(type(obj)):
+            url += f"&versions={obj.version}"
+        return url
+
+    def _url_for_action(self, request: Request, action_name: str) -> str:
+        """A bulk action's button opens its confirmation page; that page's form POSTs the action."""
+        return str(request.url_for("admin:action_confirm", identity=self.identity, slug=action_name))
+
     def _refusal(self, request: Request, error: DBAPIError) -> ChangeRefused:
-        """Readable message, attached to the form field it concerns (see templates/sqladmin/_form_problem.html)."""
+        """Readable message, next to each form field it concerns (see templates/sqladmin/_form_problem.html)."""
         problem = describe(error)
-        field = problem.field
-        if field and field not in self._form_prop_names:
-            field = next(
-                (r.key for r in self._mapper.relationships if any(c.key == field for c in r.local_columns)), None
-            )
-        request.state.form_problem = ConstraintProblem(field, problem.message)
+        fields = [self._form_field_for(name) for name in problem.fields]
+        fields = [f for f in dict.fromkeys(fields) if f]
+        request.state.form_problem = ConstraintProblem(fields[0] if fields else None, problem.message, tuple(fields))
         return ChangeRefused(problem.message)
+
+    def _form_field_for(self, column: str) -> str | None:
+        """The form field that edits a column: itself, or the many-to-one relation it is the key of."""
+        if column in self._form_prop_names:
+            return column
+        return next(
+            (r.key for r in self._mapper.relationships if any(c.key == column for c in r.local_columns)), None
+        )
 
     async def get_prop_value(self, obj: Any, prop: str) -> Any:
         values = getattr(obj, listing.VALUES_ATTR, None)
         if values is not None and prop in values:
             return values[prop]
         return await super().get_prop_value(obj, prop)
+
+    def _build_url_for(self, name: str, request: Request, obj: Any) -> Any:
+        """A row's details link carries the list's query string (search, filters, sort, page), so
+        "Go back" there returns to the same list (see static/list_tools.js); links to other models do not."""
+        url = super()._build_url_for(name, request, obj)
+        if name == "admin:details" and isinstance(obj, self.model) and request.url.query:
+            return url.replace(query=request.url.query)
+        return url
+
+    async def list_rows_html(self, request: Request, rows: list[Any], text: dict[str, str]) -> Any:
+        from admin_site.views.list_rows import render_rows  # the list table's rows, without Jinja's per-cell cost
+
+        return await render_rows(self, request, rows, text)
+
+    async def list_context(self, request: Request) -> dict[str, Any]:
+        from admin_site import saved_views  # the list page's "Saved views" menu
+
+        return await saved_views.list_context(self, request)
 
     def _stmt_by_identifier(self, identifier: str) -> Select:
         """Primary keys come from the URL: a value that is not a valid key finds nothing (404)."""

@@ -141,6 +141,8 @@ def infer_view(model: type) -> InferredView:
             continue
         if name in fk_column_names:
             continue  # shown through its relationship
+        if mapper.version_id_col is not None and column is mapper.version_id_col:
+            continue  # the optimistic-locking counter: on the details page and in forms (hidden), not in lists
         if _is_short_string(column):
             listed.append(name)
             sortable.append(name)

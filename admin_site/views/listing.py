@@ -7,11 +7,12 @@ hybrids (as SQL columns), so rendering never goes back to the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, asc, desc, func, or_, select, text
-from sqlalchemy.orm import RelationshipProperty, Session, joinedload
+from sqlalchemy import Select, asc, desc, func, or_, select, text, union
+from sqlalchemy.orm import RelationshipProperty, Session, aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
@@ -24,6 +25,7 @@ MAX_SEARCH_LENGTH = 200
 MAX_PAGE = 10_000_000
 CAPPED_COUNT = 10_000
 EXACT_BELOW = 20_000  # an estimated table smaller than this is simply counted
+LATE_ROW_LOOKUP_FROM = 200  # offsets from here skip over primary keys first (see fetch_page)
 
 VALUES_ATTR = "_admin_values"
 
@@ -76,28 +78,56 @@ def resolve(model: type, name: str) -> Any:
 
 
 def search_clause(model: type, fields: list[str], term: str) -> ColumnElement[bool]:
-    """OR of ILIKE over the fields; related fields use EXISTS so no row is dropped or repeated."""
+    """Rows where any field contains `term`, each row once, in a shape the trigram indexes serve.
+
+    Own columns: an OR of ILIKEs (a BitmapOr of their indexes). Related fields: key IN (SELECT …),
+    never a join, so no row is dropped or repeated. With both, the two searches are UNIONed inside
+    one `pk IN (…)`: an OR of an ILIKE and a subquery would make PostgreSQL scan the whole table.
+    """
     pattern = like_pattern(term)
-    clauses = []
+    pk = model.__mapper__.primary_key[0]
+    own: list[ColumnElement[bool]] = []
+    related: list[Select] = []  # each selects primary keys of `model`
     for name in fields:
         target = resolve(model, name)
-        if isinstance(target, tuple):
-            relation, attribute = target
-            matcher = relation.any if relation.property.uselist else relation.has
-            clauses.append(matcher(attribute.ilike(pattern, escape="\\")))
-        else:
-            clauses.append(target.ilike(pattern, escape="\\"))
-    return or_(*clauses)
+        if not isinstance(target, tuple):
+            own.append(target.ilike(pattern, escape="\\"))
+            continue
+        relation, attribute = target
+        prop = relation.property
+        other = aliased(prop.mapper.class_)  # an alias: the related table may be this very table
+        matches = getattr(other, attribute.key).ilike(pattern, escape="\\")
+        ((local, remote),) = prop.local_remote_pairs
+        remote = getattr(other, prop.mapper.get_property_by_column(remote).key)
+        if prop.uselist:  # one-to-many: the children that match name their parents
+            related.append(select(remote).where(matches))
+        else:  # many-to-one: our rows whose key points at a matching row
+            related.append(select(pk).where(local.in_(select(remote).where(matches).correlate(None))))
+    if not related:
+        return or_(*own)
+    # correlate(None): these subqueries read the table afresh, they do not refer to the outer row.
+    branches = [b.correlate(None) for b in ([select(pk).where(or_(*own))] if own else []) + related]
+    return pk.in_(branches[0] if len(branches) == 1 else union(*branches))
 
 
 def sort_clauses(model: type, stmt: Select, name: str, descending: bool, pk: Any) -> Select:
     target = resolve(model, name)
+    nullable = _may_be_null(target)
     if isinstance(target, tuple):
         relation, attribute = target
         stmt = stmt.outerjoin(relation)
         target = attribute
+        nullable = _may_be_null(attribute) or any(c.nullable for c in relation.property.local_columns)
     direction = desc if descending else asc
-    return stmt.order_by(direction(target).nulls_last(), direction(pk))
+    ordered = direction(target)
+    if nullable:  # NULLS LAST on a NOT NULL column would stop PostgreSQL using its index
+        ordered = ordered.nulls_last()
+    return stmt.order_by(ordered, direction(pk))
+
+
+def _may_be_null(target: Any) -> bool:
+    columns = getattr(getattr(target, "property", None), "columns", None)
+    return not columns or any(getattr(c, "nullable", True) for c in columns)
 
 
 @dataclass(frozen=True)
@@ -162,14 +192,26 @@ def fetch_page(
     row_count: RowCount,
     joined: list[Any],
     hybrids: dict[str, ColumnElement[Any]],
+    reorder: Callable[[Select], Select] | None = None,
 ) -> Page:
-    """One statement: the page's rows with their many-to-one rows joined and hybrids computed in SQL."""
+    """One statement: the page's rows with their many-to-one rows joined and hybrids computed in SQL.
+
+    Deep pages (given `reorder`, which applies the list's ORDER BY) use a late row lookup: the
+    offset is skipped over primary keys alone (an index-only scan for an indexed order), and only
+    the page's rows are then joined and computed — not every row skipped on the way.
+    """
     last_page = Pagination.max_page(row_count.value, params.page_size) if row_count.exact else MAX_PAGE
     page = min(params.page, last_page)
-    page_stmt = with_hybrid_columns(stmt, hybrids)
+    offset = (page - 1) * params.page_size
+    if reorder is not None and offset >= LATE_ROW_LOOKUP_FROM:
+        pk = model.__mapper__.primary_key[0]
+        page_ids = stmt.with_only_columns(pk).limit(params.page_size).offset(offset).correlate(None)
+        page_stmt = reorder(select(model).where(pk.in_(page_ids)))
+    else:
+        page_stmt = stmt.limit(params.page_size).offset(offset)
+    page_stmt = with_hybrid_columns(page_stmt, hybrids)
     for relation in joined:
         page_stmt = page_stmt.options(joinedload(relation))
-    page_stmt = page_stmt.limit(params.page_size).offset((page - 1) * params.page_size)
     rows = with_sql_values(session.execute(page_stmt).unique(), list(hybrids))
     result = Page(rows=rows, page=1, page_size=params.page_size, count=max(row_count.value, len(rows)))
     result.page = page  # set after __post_init__, which would clamp a capped count's page

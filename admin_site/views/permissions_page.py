@@ -27,7 +27,9 @@ def matrix_rows(views: list) -> list[MatrixRow]:
         labelled.append((label, view.identity))
     known = {identity for _, identity in labelled}
     labelled += [(f"{identity} (no such view)", identity) for identity in MATRIX if identity not in known]
-    return [MatrixRow(label, identity, [describe_grant(role, identity) for role in Role]) for label, identity in labelled]
+    return [
+        MatrixRow(label, identity, [describe_grant(role, identity) for role in Role]) for label, identity in labelled
+    ]
 
 
 class PermissionsPage(BaseView):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import anyio
@@ -9,10 +10,14 @@ from sqlalchemy.orm import object_session
 from starlette.requests import Request
 from wtforms import PasswordField, validators
 
+from admin_site import audit_choices
+from admin_site.actions import bulk_action
+from admin_site.history import changes_html
 from admin_site.passwords import hash_password, password_problem
-from admin_site.staff_rules import check_staff_change
+from admin_site.staff_rules import StaffChangeRefused, check_staff_change
 from admin_site.views.base import ShopView
-from models import AuditLog, Category, Customer, Order, OrderItem, Product, Role, StaffUser
+from admin_site.views.filters import ChoiceFilter
+from models import AuditLog, Category, Customer, Order, OrderItem, OrderStatus, Product, Role, StaffUser
 
 
 class CategoryAdmin(ShopView, model=Category):
@@ -29,6 +34,20 @@ class ProductAdmin(ShopView, model=Product):
     column_filters = ["category", "is_active", "is_low_stock", "price"]
     form_ajax_refs = {}  # categories are few: a plain drop-down
 
+    @bulk_action("activate", "Activate", done="activated")
+    def activate(self, product: Product, request: Request) -> str | None:
+        if product.is_active:
+            return "already active"
+        product.is_active = True
+        return None
+
+    @bulk_action("deactivate", "Deactivate", done="deactivated")
+    def deactivate(self, product: Product, request: Request) -> str | None:
+        if not product.is_active:
+            return "already inactive"
+        product.is_active = False
+        return None
+
 
 class CustomerAdmin(ShopView, model=Customer):
     icon = "fa-solid fa-user"
@@ -39,6 +58,20 @@ class CustomerAdmin(ShopView, model=Customer):
     column_searchable_list = [Customer.email, Customer.full_name]
     column_filters = ["country", "is_blocked", "created_at"]
     count_mode = "estimated"
+
+    @bulk_action("block", "Block", done="blocked")
+    def block(self, customer: Customer, request: Request) -> str | None:
+        if customer.is_blocked:
+            return "already blocked"
+        customer.is_blocked = True
+        return None
+
+    @bulk_action("unblock", "Unblock", done="unblocked")
+    def unblock(self, customer: Customer, request: Request) -> str | None:
+        if not customer.is_blocked:
+            return "not blocked"
+        customer.is_blocked = False
+        return None
 
 
 class OrderAdmin(ShopView, model=Order):
@@ -52,6 +85,23 @@ class OrderAdmin(ShopView, model=Order):
     column_labels = {"customer": "Customer e-mail", "customer.email": "customer e-mail"}
     count_mode = "estimated"
     form_edit_readonly = [Order.number]  # customers and invoices quote it
+
+    @bulk_action("mark_shipped", "Mark as shipped", done="shipped")
+    def mark_shipped(self, order: Order, request: Request) -> str | None:
+        if order.status != OrderStatus.paid:
+            return "not paid"
+        now = datetime.now(timezone.utc)
+        if order.placed_at > now:
+            return "placed in the future"  # shipped_at >= placed_at would refuse the whole batch
+        order.status, order.shipped_at = OrderStatus.shipped, now
+        return None
+
+    @bulk_action("cancel", "Cancel", done="cancelled")
+    def cancel(self, order: Order, request: Request) -> str | None:
+        if order.status not in (OrderStatus.pending, OrderStatus.paid):
+            return f"already {order.status.value}"
+        order.status = OrderStatus.cancelled
+        return None
 
 
 class OrderItemAdmin(ShopView, model=OrderItem):
@@ -99,6 +149,21 @@ class StaffUserAdmin(ShopView, model=StaffUser):
         elif is_created:
             raise ValueError("A new staff member needs a password.")
 
+    @bulk_action("deactivate", "Deactivate", done="deactivated")
+    def deactivate(self, staff: StaffUser, request: Request) -> str | None:
+        """Same rules as the edit form: nobody deactivates themselves, the last active admin stays."""
+        actor_id = request.state.staff_user.id
+        if not staff.is_active:
+            return "already inactive"
+        if staff.id == actor_id:
+            return "you cannot deactivate yourself"
+        try:
+            check_staff_change(object_session(staff), actor_id, staff, staff.role, False)
+        except StaffChangeRefused:
+            return "the last active admin"
+        staff.is_active = False
+        return None
+
 
 def _check_password_policy(form, field) -> None:
     problem = password_problem(field.data or "")
@@ -117,7 +182,18 @@ class AuditLogAdmin(ShopView, model=AuditLog):
     can_delete = False
     count_mode = "estimated"
     column_list = [AuditLog.id, AuditLog.at, "staff_user", AuditLog.action, AuditLog.entity, AuditLog.entity_pk, AuditLog.ip]
-    column_filters = ["action", "staff_user", "at"]
+    column_searchable_list = [AuditLog.entity_pk, AuditLog.action, AuditLog.entity, "staff_user.email"]
+    column_labels = {"staff_user": "Who", "staff_user.email": "who (e-mail)", "entity_pk": "Record", "ip": "Address"}
+    # By person, entity, action and date range; the choices are what the admin writes.
+    column_filters = [
+        "staff_user",
+        ChoiceFilter(AuditLog, "entity", audit_choices.entities()),
+        ChoiceFilter(AuditLog, "action", audit_choices.actions(CategoryAdmin, ProductAdmin, CustomerAdmin, OrderAdmin,
+                                                               OrderItemAdmin, StaffUserAdmin)),  # fmt: skip
+        "at",
+    ]
+    column_formatters_detail = {AuditLog.changes: lambda entry, _attr: changes_html(None, entry.changes)}
+    show_history = False  # an audit entry never changes
 
 
 SHOP_VIEWS: list[type[ShopView]] = [

@@ -1,0 +1,360 @@
+"""Lists and exports at scale: `python -m benchmarks.run [--orders 1000000] [--requests 30]`.
+
+Seeds (or reuses) a dedicated embedded PostgreSQL through admin_site.seed, starts the app in one
+uvicorn process on loopback, logs in, and prints for each workload the app's median and p90 over N
+requests beside the PostgreSQL floor: the EXPLAIN (ANALYZE) execution time of the statements that
+request runs (captured from the app's own engine, replayed with their parameters). Then the CSV
+export of every order against `COPY (the same query) TO STDOUT`, with the server's peak RSS growth.
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.orm import Session
+
+from benchmarks.database import prepare
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PGDATA = Path(os.environ.get("BENCH_PGDATA", "/var/tmp/admin-site-bench/pgdata"))
+BENCH_EMAIL = "bench@shop.example"
+
+# What stock SQLAdmin 0.32 measured on the same data (median, ms), for the comparison column.
+SQLADMIN_MS = {
+    "orders list, page 1": 94,
+    "orders sorted by placed_at desc": 95,
+    "orders page 10,000": 124,
+    "orders search 'SO-00421'": 399,
+    "customers search 'smith'": 112,
+    "orders status=refunded": 60,
+    "order edit form": 8,
+    "products list": 30,
+}
+TARGET_MS = {name: 50 for name in SQLADMIN_MS} | {"order edit form": 10, "products list": 15}
+
+
+def workloads(order_id: int) -> list[tuple[str, str]]:
+    return [
+        ("orders list, page 1", "/admin/order/list"),
+        ("orders sorted by placed_at desc", "/admin/order/list?sortBy=placed_at&sort=desc"),
+        ("orders page 10,000", "/admin/order/list?page=10000"),
+        ("orders search 'SO-00421'", "/admin/order/list?search=SO-00421"),
+        ("customers search 'smith'", "/admin/customer/list?search=smith"),
+        ("orders status=refunded", "/admin/order/list?status=refunded"),
+        ("order edit form", f"/admin/order/edit/{order_id}"),
+        ("products list", "/admin/product/list"),
+    ]
+
+
+EXTRA = [  # informational: not among the targets
+    ("baseline: GET /healthz (no page, one SELECT 1)", "/healthz"),
+    ("orders search by e-mail 'smith1234'", "/admin/order/list?search=smith1234"),
+    ("orders paid+shipped in March 2025", "/admin/order/list?status=paid&status=shipped&placed_at__gte=2025-03-01&placed_at__lte=2025-03-31"),
+    ("orders page 2", "/admin/order/list?page=2"),
+    ("orders sorted by total desc", "/admin/order/list?sortBy=total&sort=desc"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_staff(url: str) -> str:
+    from admin_site.passwords import hash_password
+    from models import Role, StaffUser
+
+    password = secrets.token_urlsafe(16)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        staff = session.scalar(select(StaffUser).where(StaffUser.email == BENCH_EMAIL))
+        if staff is None:
+            staff = StaffUser(email=BENCH_EMAIL, full_name="Benchmark", password_hash="", role=Role.admin)
+            session.add(staff)
+        staff.password_hash = hash_password(password)
+        staff.role = Role.admin
+        staff.is_active = True
+        session.commit()
+    engine.dispose()
+    return password
+
+
+def log_in(client: httpx.Client, password: str) -> None:
+    page = client.get("/admin/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    data = {"username": BENCH_EMAIL, "password": password}
+    if token:
+        data["csrf_token"] = token.group(1)
+    response = client.post("/admin/login", data=data, headers={"Origin": str(client.base_url).rstrip("/")})
+    if response.status_code not in (302, 303):
+        raise SystemExit(f"log in failed: {response.status_code} {response.text[:300]}")
+
+
+def timed(client: httpx.Client, path: str, n: int, relogin=None) -> list[float]:
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = client.get(path)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code == 302 and relogin is not None:  # the session ended (e.g. its password was reset)
+            relogin()
+            continue
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: {response.status_code}")
+        samples.append(elapsed)
+    return samples
+
+
+def p90(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=10)[-1] if len(samples) >= 2 else samples[0]
+
+
+def captured_statements(app, path: str, password: str) -> list[tuple[str, object]]:
+    """The SQL one request runs, with its parameters, captured from the app's engine in this process."""
+    from starlette.testclient import TestClient
+
+    engine = app.state.engine
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
+        log_in(client, password)
+        client.get(path)  # warm: first-time look-ups are not part of the request being measured
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            client.get(path)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    # The session's own bookkeeping (the signed-in staff member) is not the list's work.
+    return [(s, p) for s, p in seen if "staff_users" not in s and "login_attempts" not in s]
+
+
+def floor_ms(url: str, statements: list[tuple[str, object]], repeat: int = 5) -> tuple[float, list[float]]:
+    """Sum over the statements of the median EXPLAIN (ANALYZE, TIMING OFF) execution time."""
+    engine = create_engine(url)
+    per_statement = []
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            for statement, parameters in statements:
+                times = []
+                for _ in range(repeat):
+                    # TIMING OFF: per-node clocks would inflate plans that touch many rows (a deep page's offset).
+                    cursor.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + statement, parameters)
+                    plan = cursor.fetchone()[0]
+                    plan = json.loads(plan) if isinstance(plan, str) else plan
+                    times.append(plan[0]["Execution Time"])
+                per_statement.append(statistics.median(times))
+        raw.rollback()
+    finally:
+        raw.close()
+        engine.dispose()
+    return sum(per_statement), per_statement
+
+
+class PeakRSS:
+    """Samples a process's resident memory every 20 ms while running."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.start = self.process.memory_info().rss
+        self.peak = self.start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.start) / 2**20
+
+
+def download(client: httpx.Client, path: str, server_pid: int) -> tuple[float, int, float, list[bytes]]:
+    """Seconds, bytes, peak RSS growth (MB) and the first lines of one export, streamed to nowhere."""
+    size, head = 0, b""
+    with PeakRSS(server_pid) as rss:
+        started = time.perf_counter()
+        with client.stream("GET", path, timeout=None) as response:
+            if response.status_code != 200:
+                raise SystemExit(f"{path}: {response.status_code}")
+            for chunk in response.iter_raw():
+                size += len(chunk)
+                if len(head) < 4096:
+                    head += chunk[:4096]
+        seconds = time.perf_counter() - started
+    return seconds, size, rss.growth_mb, head.splitlines()[:3]
+
+
+def copy_seconds(app, url: str, repeat: int = 3) -> float:
+    """PostgreSQL's floor: the export's own COPY statement, written to nowhere (median of runs)."""
+    from starlette.requests import Request
+
+    from admin_site import export
+
+    view = next(v for v in app.state.admin.views if getattr(v, "identity", None) == "order")
+    request = Request({"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": [],
+                       "path_params": {}})
+    stmt, columns = export.export_statement(view, request)
+    engine = create_engine(url)
+
+    class Sink:
+        size = 0
+
+        def write(self, data):
+            Sink.size += len(data)
+
+    runs = []
+    try:
+        for _ in range(repeat):
+            raw = engine.raw_connection()
+            try:
+                with raw.cursor() as cursor:
+                    cursor.execute(export.EXPORT_SETTINGS)
+                    sql = export.copy_sql(cursor, stmt, columns, engine.dialect, view.model)
+                    started = time.perf_counter()
+                    cursor.copy_expert(sql, Sink())
+                    runs.append(time.perf_counter() - started)
+                raw.rollback()
+            finally:
+                raw.close()
+    finally:
+        engine.dispose()
+    return statistics.median(runs)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = psutil.virtual_memory().total / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--pgdata", type=Path, default=DEFAULT_PGDATA, help="embedded server's data dir (kept between runs)")
+    parser.add_argument("--requests", type=int, default=30, help="timed requests per workload")
+    parser.add_argument("--formats", default="csv", help="exports to time: any of csv,json,xlsx (comma-separated); '' for none")
+    args = parser.parse_args()
+
+    print(f"machine: {machine()}")
+    prepared = prepare(args.pgdata, orders=args.orders, customers=args.customers, products=args.products)
+    print(f"database: {prepared.counts} ({'seeded in %.0f s' % prepared.seeded_seconds if prepared.seeded_seconds else 'reused'})")
+    password = ensure_staff(prepared.url)
+    secret = secrets.token_urlsafe(32)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.serve", "--url", prepared.url, "--port", str(port), "--secret", secret],
+        cwd=ROOT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/healthz", server)
+        from admin_site.app import create_app
+        from admin_site.settings import Settings
+
+        local_app = create_app(Settings(database_url=prepared.url, secret_key=secret))  # to capture SQL only
+        engine = create_engine(prepared.url)
+        with engine.connect() as conn:
+            order_id = conn.scalar(text("SELECT max(id) / 2 FROM orders"))
+        engine.dispose()
+
+        with httpx.Client(base_url=base, timeout=600, follow_redirects=False) as client:
+            log_in(client, password)
+            relogin = lambda: log_in(client, password)
+            rows = []
+            header = f"{'workload':42} {'median':>8} {'p90':>8} {'PG floor':>9} {'SQLAdmin':>9} {'target':>7}"
+            print("\n" + header + "\n" + "-" * len(header))
+            for name, path in (workloads(order_id) + EXTRA) if args.requests else []:
+                n = args.requests if name not in dict(EXTRA) or "total" not in name else 3
+                timed(client, path, 3, relogin)  # warm-up
+                samples = timed(client, path, n, relogin)
+                pg, _ = floor_ms(prepared.url, captured_statements(local_app, path, password), repeat=3 if "total" in name else 5)
+                median = statistics.median(samples)
+                reference = SQLADMIN_MS.get(name)
+                target = TARGET_MS.get(name)
+                rows.append({"workload": name, "path": path, "median_ms": round(median, 1), "p90_ms": round(p90(samples), 1),
+                             "pg_floor_ms": round(pg, 1), "sqladmin_ms": reference, "target_ms": target,
+                             "load_average": round(os.getloadavg()[0], 1)})
+                print(f"{name:42} {median:8.1f} {p90(samples):8.1f} {pg:9.1f} {reference or '':>9} {target or '':>7}"
+                      f"   (load {os.getloadavg()[0]:.1f})", flush=True)
+
+            exports = []
+            for export_type in [f for f in args.formats.split(",") if f]:
+                seconds, size, growth, head = download(client, f"/admin/order/export/{export_type}", server.pid)
+                exports.append({"format": export_type, "seconds": round(seconds, 2), "bytes": size,
+                                "peak_rss_growth_mb": round(growth, 1)})
+                print(f"\nexport {export_type}: {seconds:.2f} s, {size / 2**20:.0f} MiB, server peak RSS growth {growth:.1f} MB",
+                      flush=True)
+                for line in head[:2]:
+                    print("   ", line.decode(errors="replace")[:160])
+            if "csv" in args.formats:
+                floor = copy_seconds(local_app, prepared.url)
+                print(f"PostgreSQL COPY of the same query: {floor:.2f} s")
+                exports.append({"format": "COPY floor", "seconds": round(floor, 2)})
+        result = {"machine": machine(), "counts": prepared.counts, "seeded_seconds": prepared.seeded_seconds,
+                  "workloads": rows, "exports": exports}
+        out = ROOT / "benchmarks" / "last_run.json"
+        out.write_text(json.dumps(result, indent=2))
+        print(f"\nwritten to {out}")
+    finally:
+        for process in (server,):
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_for(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit(f"the server for {url} did not start") from None
+            time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    main()
