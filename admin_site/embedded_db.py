@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
@@ -44,25 +46,27 @@ class EmbeddedPostgres:
         )
 
     def create_database(self, name: str) -> None:
-        """Create `name` when missing (identifier checked: it is not user input, but stay strict)."""
-        if not name.replace("_", "").isalnum():
-            raise ValueError(f"invalid database name {name!r}")
-        engine = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-                if not exists:
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-        finally:
-            engine.dispose()
+        """Create `name` when missing."""
+        with self._maintenance(name) as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
 
     def drop_database(self, name: str) -> None:
+        with self._maintenance(name) as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    @contextmanager
+    def _maintenance(self, name: str) -> Iterator[Connection]:
+        """An autocommit connection to the `postgres` database, for CREATE/DROP DATABASE `name`.
+
+        The name is an identifier in SQL text, so it is checked strictly (it never comes from users).
+        """
         if not name.replace("_", "").isalnum():
             raise ValueError(f"invalid database name {name!r}")
         engine = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                yield conn
         finally:
             engine.dispose()
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import enum
-from decimal import ROUND_HALF_UP
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import (
     CHAR,
     Boolean,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -29,7 +27,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
-from models.base import Base, CreatedAtMixin, VersionedMixin
+from models.base import Base, CreatedAtMixin, VersionedMixin, string_enum
 from models.catalog import Product
 
 CENT = Decimal("0.01")  # PostgreSQL round() rounds half away from zero: so does ROUND_HALF_UP
@@ -99,15 +97,7 @@ class Order(VersionedMixin, Base):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     status: Mapped[OrderStatus] = mapped_column(
-        Enum(
-            OrderStatus,
-            name="order_status",
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-            validate_strings=True,
-        ),
+        string_enum(OrderStatus, "order_status"),
         server_default=OrderStatus.pending.value,
         default=OrderStatus.pending,
         index=True,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, Integer, String, true
+from sqlalchemy import Boolean, DateTime, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, CreatedAtMixin, VersionedMixin
+from models.base import Base, CreatedAtMixin, VersionedMixin, string_enum
 
 
 class Role(str, enum.Enum):
@@ -31,15 +31,7 @@ class StaffUser(CreatedAtMixin, VersionedMixin, Base):
     full_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            name="staff_role",
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-            validate_strings=True,
-        ),
+        string_enum(Role, "staff_role"),
         server_default=Role.viewer.value,
         default=Role.viewer,
     )
