@@ -10,9 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
+from admin_site import export, lookup, nothing_lost, saved_views, security
 from admin_site.admin import TEMPLATES, ShopAdmin, install_denial_logging
-from admin_site import nothing_lost
-from admin_site import export, lookup, saved_views, security
 from admin_site.auth import StaffAuthentication
 from admin_site.csrf import csrf_token
 from admin_site.database import database_answers, make_engine, make_session_factory, resolve_database_url
@@ -35,7 +34,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def root(request: Request) -> RedirectResponse:
         return RedirectResponse("/admin/")
 
-    app = Starlette(routes=[Route("/healthz", healthz), Route("/", root)], middleware=[Middleware(RejectMalformedQuery)])
+    app = Starlette(
+        routes=[Route("/healthz", healthz), Route("/", root)],
+        middleware=[Middleware(RejectMalformedQuery)],
+    )
     admin = ShopAdmin(
         app,
         session_maker=session_factory,
@@ -47,11 +49,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for view in [*all_views(), *all_pages()]:
         admin.add_view(view)
     install_denial_logging(admin)
-    lookup.install(admin)
+    admin.templates.env.globals["csrf_token"] = csrf_token
+    lookup.install(admin)  # filter look-ups on big related tables
     nothing_lost.install(admin)  # bulk-action confirmation pages, each record's history
     export.install(admin)  # streamed exports of exactly what the list shows
     saved_views.install(admin)
-    admin.templates.env.globals["csrf_token"] = csrf_token
     security.install(app, admin, settings)  # CSRF, headers, sessions, safe errors: last, after all views
     app.state.admin = admin
     app.state.engine = engine
