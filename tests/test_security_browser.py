@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import Customer, Role
 from tests import factories
-from tests.conftest import PASSWORD
+from tests.test_browser import log_in
 
 
 @pytest.fixture
@@ -20,14 +20,6 @@ def problems(page: Page) -> list[str]:
     page.on("console", lambda message: found.append(f"console: {message.text}") if message.type == "error" else None)
     page.on("pageerror", lambda error: found.append(f"pageerror: {error}"))
     return found
-
-
-def log_in(page: Page, live_server: str, email: str) -> None:
-    page.goto(f"{live_server}/admin/login")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 def first_name(db, pk: int) -> str | None:
