@@ -246,6 +246,11 @@ def cell_text(value: Any) -> str:
         value = value.value
     if isinstance(value, str):
         return neutralise_formula(value)
+    return _exact_text(value)
+
+
+def _exact_text(value: Any) -> str:
+    """Decimals as their digits, times in UTC, dates in ISO form: the same in every format."""
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
@@ -261,15 +266,9 @@ def json_value(value: Any) -> Any:
         return value
     if isinstance(value, enum.Enum):
         return json_value(value.value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return timestamp_text(value)
-    if isinstance(value, date):
-        return value.isoformat()
     if isinstance(value, (dict, list)):
         return value
-    return str(value)
+    return _exact_text(value)
 
 
 def _neutralised_sql(expression: ColumnElement[Any]) -> ColumnElement[Any]:
