@@ -19,10 +19,11 @@ from sqladmin.authorization import Action
 from sqladmin.models import BaseView
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from admin_site import actions, audit, history
 from admin_site.permissions import VIEW, is_allowed
+from admin_site.templating import ShopTemplates
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ class RoleCategoryMenu(CategoryMenu):
 
 
 class ShopAdmin(Admin):
+    def init_templating_engine(self) -> ShopTemplates:
+        return ShopTemplates(super().init_templating_engine())
+
     def _require(self, request: Request, action: str) -> ModelView:
         """403 unless the role may do `action` on this view: asked before any row is looked up."""
         view = self._find_model_view(request.path_params["identity"])
@@ -53,13 +57,30 @@ class ShopAdmin(Admin):
             raise HTTPException(status_code=403)
         return True
 
+    @login_required
+    async def list(self, request: Request) -> Response:
+        """SQLAdmin's list page, with everything it shows read in one session (ShopView.list_screen)."""
+        await self._list(request)
+        view = self._find_model_view(request.path_params["identity"])
+        context = {**await view.list_screen(request), "model_view": view, "can_list": True, "can_import": False}
+        pagination = context["pagination"]
+        pagination.add_pagination_urls(request.url)
+        if view.validate_page_number(request.query_params.get("page"), 1) != pagination.page:
+            return RedirectResponse(request.url.include_query_params(page=pagination.page), status_code=302)
+        if request.query_params.get("error"):
+            context["error"] = request.query_params["error"]
+        return await self.templates.TemplateResponse(request, view.list_template, context)
+
     async def _details(self, request: Request) -> None:
         self._require(request, Action.DETAILS)
         await super()._details(request)
 
     async def _edit(self, request: Request) -> None:
-        self._require(request, Action.EDIT)
-        await super()._edit(request)
+        """SQLAdmin loads the row here for its row-level check; the edit page loads it again. Here the
+        check runs on the one row the page loads (ShopView.get_object_for_edit)."""
+        view = self._require(request, Action.EDIT)
+        if not view.can_edit or not view.is_accessible(request):
+            raise HTTPException(status_code=403)
 
     async def _delete(self, request: Request) -> None:
         """Every selected row must exist (else 404) before any of them is deleted."""

@@ -18,6 +18,7 @@ from admin_site.database import database_answers, make_engine, make_session_fact
 from admin_site.middleware import RejectMalformedQuery
 from admin_site.permissions import RoleAuthorization
 from admin_site.settings import Settings
+from admin_site.url_cache import memoise_url_paths
 from admin_site.views import all_pages, all_views
 
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     export.install(admin)  # streamed exports of exactly what the list shows
     saved_views.install(admin)
     security.install(app, admin, settings)  # CSRF, headers, sessions, safe errors: last, after all views
+    memoise_url_paths(app.router)  # every route is in place now
     app.state.admin = admin
     app.state.engine = engine
     app.state.settings = settings

@@ -20,6 +20,7 @@ from wtforms import Field, Form, validators
 from wtforms.validators import ValidationError
 
 from admin_site import check_rules
+from admin_site.lookup_widget import LookupWidget
 
 INTEGER_RANGES = {SmallInteger: 2**15, BigInteger: 2**63, Integer: 2**31}
 
@@ -211,6 +212,8 @@ class ConstraintAwareConverter(ModelConverter):
                                                      loader=loader)  # fmt: skip
         if loader is not None:  # a look-up posts a raw key; a drop-down checks its own choices
             kwargs["validators"] = _merge(kwargs["validators"], relation_validators(prop))
+            many = prop.direction.name in ("ONETOMANY", "MANYTOMANY") and prop.uselist  # as SQLAdmin decides
+            kwargs["widget"] = LookupWidget(multiple=many)  # renders without awaiting (admin_site/lookup_widget.py)
         return kwargs
 
     @staticmethod

@@ -16,6 +16,7 @@ from sqladmin.authentication import login_required
 from sqladmin.authorization import Action
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -35,25 +36,16 @@ def clean_query(raw: str) -> str:
     return urlencode(pairs)
 
 
-def for_list(session_maker, staff_id: int, identity: str) -> list[SavedView]:
-    with session_maker() as session:
-        return list(
-            session.scalars(
-                select(SavedView)
-                .where(SavedView.staff_user_id == staff_id, SavedView.view_identity == identity)
-                .order_by(SavedView.name)
-                .limit(MAX_PER_LIST)
-            )
+def for_list(session: Session, staff_id: int, identity: str) -> list[SavedView]:
+    """A staff member's saved views of one list (read with the list, in its session)."""
+    return list(
+        session.scalars(
+            select(SavedView)
+            .where(SavedView.staff_user_id == staff_id, SavedView.view_identity == identity)
+            .order_by(SavedView.name)
+            .limit(MAX_PER_LIST)
         )
-
-
-async def list_context(view: Any, request: Request) -> dict[str, Any]:
-    """What the list page shows: this staff member's saved views of this list."""
-    staff = getattr(request.state, "staff_user", None)
-    if staff is None:
-        return {"saved_views": []}
-    views = await anyio.to_thread.run_sync(for_list, view.session_maker, staff.id, view.identity)
-    return {"saved_views": views}
+    )
 
 
 class SavedViewRoutes:

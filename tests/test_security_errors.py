@@ -44,7 +44,7 @@ def test_an_unexpected_error_is_a_plain_500_page(app, quiet_client, monkeypatch,
     async def broken(request):
         raise error
 
-    monkeypatch.setattr(view_of(app, "customer"), "list", broken)
+    monkeypatch.setattr(view_of(app, "customer"), "list_screen", broken)
     response = quiet_client.get("/admin/customer/list")
     assert response.status_code == 500
     assert "Something went wrong" in response.text

@@ -8,19 +8,24 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import anyio
+from sqladmin.authorization import Action
+from sqladmin.fields import QuerySelectField, QuerySelectMultipleField
+from sqladmin.forms import WTFORMS_ATTRS
+from sqladmin.models import ModelViewMeta
 from sqlalchemy import Select, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload
-from sqladmin.authorization import Action
-from sqladmin.models import ModelViewMeta
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from wtforms import HiddenField
+from wtforms.fields.core import UnboundField
 
-from admin_site import writes
+from admin_site import saved_views, writes
 from admin_site.constraint_messages import ConstraintProblem, describe
 from admin_site.form_rules import ConstraintAwareConverter
 from admin_site.refusals import ChangeRefused, Conflict
-from admin_site.views import listing
+from admin_site.views import list_rows, listing
 from admin_site.views.fast_urls import FastUrls
 from admin_site.views.filters import ListFilter, build_filter
 from admin_site.views.inference import InferredView, humanise, infer_view
@@ -35,6 +40,9 @@ CATEGORY_ICONS = {
 
 def _names(values) -> list[str]:
     return [v if isinstance(v, str) else v.key for v in values]
+
+
+ROW_LISTS = (QuerySelectField, QuerySelectMultipleField)
 
 
 class ShopViewMeta(ModelViewMeta):
@@ -109,6 +117,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
     def __init__(self) -> None:
         super().__init__()
+        self._form_classes: dict[tuple[str, ...], type] = {}
         self._filters: list[ListFilter] = [
             f if isinstance(f, ListFilter) else build_filter(self.model, _names([f])[0])
             for f in self.column_filters
@@ -168,22 +177,43 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
         return await anyio.to_thread.run_sync(run)
 
-    async def list(self, request: Request) -> listing.Page:
+    def _page(self, session: Session, request: Request) -> listing.Page:
         params = self.list_params(request)
         stmt, narrowed = self.filtered_query(request, params)
-
-        def work(session: Session) -> listing.Page:
+        row_count = None
+        if params.search and self._search_fields:
+            # A trigram search is the costly part of such a page: run it once, for the matching keys,
+            # and count and page over those (unless there are too many to carry).
+            keys = listing.matching_keys(session, self.model, stmt, limit=listing.CAPPED_COUNT)
+            if keys is not None:
+                stmt, row_count = listing.with_keys(self.list_query(request), self.model, keys), listing.RowCount(len(keys), exact=True)
+        if row_count is None:
             row_count = listing.count_rows(session, self.model, stmt, mode=self.count_mode, filtered=narrowed)
-            return listing.fetch_page(
-                session,
-                self.ordered(stmt, params),
-                model=self.model,
-                params=params,
-                row_count=row_count,
-                joined=self._joined_relations,
-                hybrids=self._listed_hybrids,
-                reorder=lambda page_stmt: self.ordered(page_stmt, params),
-            )
+        return listing.fetch_page(
+            session,
+            self.ordered(stmt, params),
+            model=self.model,
+            params=params,
+            row_count=row_count,
+            joined=self._joined_relations,
+            hybrids=self._listed_hybrids,
+            reorder=lambda page_stmt: self.ordered(page_stmt, params),
+        )
+
+    async def list(self, request: Request) -> listing.Page:
+        return await self._in_session(lambda session: self._page(session, request))
+
+    async def list_screen(self, request: Request) -> dict[str, Any]:
+        """What the list page shows, read in one session (one connection, one trip to a worker
+        thread): the page of rows, the filters' choices and this staff member's saved views."""
+        staff = getattr(request.state, "staff_user", None)
+
+        def work(session: Session) -> dict[str, Any]:
+            return {
+                "pagination": self._page(session, request),
+                "filter_options": {f.parameter_name: f.load_options(session) for f in self._filters},
+                "saved_views": saved_views.for_list(session, staff.id, self.identity) if staff else [],
+            }
 
         return await self._in_session(work)
 
@@ -205,11 +235,17 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         return await self._in_session(lambda session: listing.with_sql_values(session.execute(stmt).unique(), names))
 
     def form_details_query(self, request: Request) -> Select:
-        stmt = self._stmt_by_identifier(request.path_params["pk"])
-        for relation in self._details_relations:
-            prop = relation.property
-            stmt = stmt.options(selectinload(relation) if prop.uselist else joinedload(relation))
-        return stmt
+        return _with_related(self._stmt_by_identifier(request.path_params["pk"]), self._details_relations)
+
+    def form_edit_query(self, request: Request) -> Select:
+        return _with_related(self._stmt_by_identifier(request.path_params["pk"]), self._form_relations)
+
+    async def get_object_for_edit(self, request: Request) -> Any:
+        """The edited row, loaded once per request; the row-level check runs on it (ShopAdmin._edit)."""
+        row = await self._get_object_by_pk(self.form_edit_query(request))
+        if row is not None and not await self.check_can_edit(request, row):
+            raise HTTPException(status_code=403)
+        return row
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -217,13 +253,22 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
     # (a hidden field) and is refused if the row moved on since (see admin_site/writes.py).
 
     async def scaffold_form(self, rules: list[str] | None = None):
+        """SQLAdmin's form class, built once unless a drop-down in it lists rows (read when built)."""
+        key = tuple(rules or ())
+        if key in self._form_classes:
+            return self._form_classes[key]
         form = await super().scaffold_form(rules)
-        if not writes.is_versioned(self.model) or hasattr(form, writes.VERSION):
-            return form
-        return type(form.__name__, (form,), {writes.VERSION: HiddenField()})
+        if writes.is_versioned(self.model) and not hasattr(form, writes.VERSION):
+            form = type(form.__name__, (form,), {writes.VERSION: HiddenField()})
+        if not _lists_rows(form):
+            self._form_classes[key] = form
+        return form
 
     async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
-        data = await super().get_form_data_for_edit(obj)
+        if any(name in sa_inspect(obj).unloaded for name in self._ajax_relation_names):
+            data = await super().get_form_data_for_edit(obj)
+        else:  # the look-ups' rows came with the row (form_edit_query); SQLAdmin would query each again
+            data = {WTFORMS_ATTRS.get(name, name): getattr(obj, name, None) for name in self._form_prop_names}
         if writes.is_versioned(self.model):
             data[writes.VERSION] = obj.version
         return data
@@ -296,15 +341,8 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             return url.replace(query=request.url.query)
         return url
 
-    async def list_rows_html(self, request: Request, rows: list[Any], text: dict[str, str]) -> Any:
-        from admin_site.views.list_rows import render_rows  # the list table's rows, without Jinja's per-cell cost
-
-        return await render_rows(self, request, rows, text)
-
-    async def list_context(self, request: Request) -> dict[str, Any]:
-        from admin_site import saved_views  # the list page's "Saved views" menu
-
-        return await saved_views.list_context(self, request)
+    def list_rows_html(self, request: Request, rows: list[Any], text: dict[str, str]) -> Any:
+        return list_rows.render_rows(self, request, rows, text)
 
     def _stmt_by_identifier(self, identifier: str) -> Select:
         """Primary keys come from the URL: a value that is not a valid key finds nothing (404)."""
@@ -316,3 +354,16 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         if isinstance(value, int) and not -(2**31) <= value < 2**31:
             return select(self.model).where(False)
         return select(self.model).where(pk == value)
+
+
+def _with_related(stmt: Select, relations: list[Any]) -> Select:
+    """Load the related rows a page shows with the row: many-to-one joined, collections in one more query."""
+    for relation in relations:
+        stmt = stmt.options(selectinload(relation) if relation.property.uselist else joinedload(relation))
+    return stmt
+
+
+def _lists_rows(form: type) -> bool:
+    """A drop-down of related rows reads them when its form class is built: such a class is built per request."""
+    fields = (getattr(form, name) for name in dir(form))
+    return any(isinstance(f, UnboundField) and issubclass(f.field_class, ROW_LISTS) for f in fields)

@@ -12,9 +12,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Boolean, Date, DateTime, Enum, Select, String, inspect, select, text
-from sqlalchemy.orm import RelationshipProperty
+from sqlalchemy.orm import RelationshipProperty, Session
 from starlette.datastructures import QueryParams
-from starlette.requests import Request
 
 from admin_site.views.inference import humanise, label_attribute
 
@@ -39,6 +38,10 @@ class ListFilter:
 
     def is_active(self, params: QueryParams) -> bool:
         return any(params.get(p) for p in self.parameters)
+
+    def load_options(self, session: Session) -> Any:
+        """What the filter's template needs from the database (read with the list, in its session)."""
+        return None
 
 
 class BooleanFilter(ListFilter):
@@ -163,14 +166,14 @@ class RelatedFilter(ListFilter):
     def parameters(self) -> tuple[str, ...]:
         return (self.parameter_name, f"{self.parameter_name}__label")
 
-    async def options(self, request: Request, run_query) -> list[tuple[str, str]] | None:
+    def load_options(self, session: Session) -> list[tuple[str, str]] | None:
         """Choices for a small target; None when the target is too big to list."""
         table = self.target.__table__.name
-        estimate = await run_query(text("SELECT reltuples FROM pg_class WHERE relname = :t").bindparams(t=table))
-        if estimate and estimate[0][0] > MAX_CHOICES:
+        estimate = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table})
+        if estimate is not None and estimate > MAX_CHOICES:
             return None
         label = getattr(self.target, self.label) if self.label else self.target_pk
-        rows = await run_query(select(self.target_pk, label).order_by(label).limit(MAX_CHOICES + 1))
+        rows = session.execute(select(self.target_pk, label).order_by(label).limit(MAX_CHOICES + 1)).all()
         if len(rows) > MAX_CHOICES:
             return None
         return [(str(pk), str(name)) for pk, name in rows]

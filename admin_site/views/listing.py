@@ -11,13 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, asc, desc, func, or_, select, text, union
+from sqladmin.pagination import Pagination
+from sqlalchemy import ARRAY, Select, any_, asc, bindparam, desc, func, or_, select, text, union
 from sqlalchemy.orm import RelationshipProperty, Session, aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
-
-from sqladmin.pagination import Pagination
 
 from admin_site.views.inference import label_attribute
 
@@ -162,6 +161,19 @@ def count_rows(session: Session, model: type, stmt: Select, *, mode: str, filter
     if capped > CAPPED_COUNT:
         return RowCount(capped, exact=False)
     return RowCount(capped, exact=True)
+
+
+def matching_keys(session: Session, model: type, stmt: Select, *, limit: int) -> list[Any] | None:
+    """The primary keys of every row `stmt` selects, or None when there are more than `limit`."""
+    pk = model.__mapper__.primary_key[0]
+    keys = session.scalars(stmt.with_only_columns(pk).order_by(None).limit(limit + 1)).all()
+    return list(keys) if len(keys) <= limit else None
+
+
+def with_keys(stmt: Select, model: type, keys: list[Any]) -> Select:
+    """`stmt` narrowed to the given primary keys: one array parameter, whatever their number."""
+    pk = model.__mapper__.primary_key[0]
+    return stmt.where(pk == any_(bindparam("matching_keys", keys, type_=ARRAY(pk.type))))
 
 
 def with_hybrid_columns(stmt: Select, hybrids: dict[str, ColumnElement[Any]]) -> Select:
