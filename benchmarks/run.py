@@ -272,6 +272,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--pgdata", type=Path, default=DEFAULT_PGDATA, help="embedded server's data dir (kept between runs)")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per workload")
+    parser.add_argument("--only", default="", help="time only the workloads whose names contain one of these (comma-separated)")
     parser.add_argument("--formats", default="csv", help="exports to time: any of csv,json,xlsx (comma-separated); '' for none")
     args = parser.parse_args()
 
@@ -303,7 +304,9 @@ def main() -> None:
             rows = []
             header = f"{'workload':42} {'median':>8} {'p90':>8} {'PG floor':>9} {'SQLAdmin':>9} {'target':>7}"
             print("\n" + header + "\n" + "-" * len(header))
-            for name, path in (workloads(order_id) + EXTRA) if args.requests else []:
+            wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+            chosen = [(n, p) for n, p in workloads(order_id) + EXTRA if not wanted or any(w in n for w in wanted)]
+            for name, path in chosen if args.requests else []:
                 n = args.requests if name not in dict(EXTRA) or "total" not in name else 3
                 timed(client, path, 3, relogin)  # warm-up
                 samples = timed(client, path, n, relogin)

@@ -1,0 +1,113 @@
+"""What makes list and form pages cheap, checked for behaviour: the search runs once, the edit page
+loads its row once, the look-up widget still names the selected row, form classes are kept only
+when nothing in them is read from the database."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from admin_site.views import listing
+from models import OrderStatus, Role
+from tests import factories
+from tests.test_form_rules import order_form
+from tests.test_lists import listed_ids
+from tests.test_lists_at_scale import row_count
+
+
+@contextmanager
+def recorded_statements(engine):
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def view_of(app, identity: str):
+    return next(v for v in app.state.admin.views if getattr(v, "identity", None) == identity)
+
+
+@pytest.fixture
+def orders(db):
+    book = factories.product(db)
+    smith = factories.customer(db, email="a.smith@example.com")
+    other = factories.customer(db, email="b.jones@example.com")
+    return [
+        factories.order(db, (smith if n % 2 else other).id, [(book, 1)], number=f"SO-77{n:05}",
+                        status=OrderStatus.refunded if n < 4 else OrderStatus.paid)
+        for n in range(6)
+    ]  # fmt: skip
+
+
+def test_a_search_runs_once_and_is_counted_exactly_under_the_cap(client, login_as, orders, db, monkeypatch):
+    login_as(Role.viewer)
+    monkeypatch.setattr(listing, "EXACT_BELOW", 0)  # orders behave as a big table: filtered counts are capped
+    with recorded_statements(db) as statements:
+        page = client.get("/admin/order/list?search=smith&pageSize=2").text
+    assert sum("ILIKE" in s for s in statements) == 1, statements  # keys once; no count(*) re-running it
+    assert row_count(page) == "Showing 1 to 2 of 3 items"  # exact, not "3+" or "about"
+    shown = listed_ids(page, "order") + listed_ids(client.get("/admin/order/list?search=smith&pageSize=2&page=2").text, "order")
+    assert sorted(shown) == sorted(o.id for o in orders[1::2])
+
+
+def test_a_search_over_the_cap_is_capped_and_still_pages(client, login_as, orders, monkeypatch):
+    login_as(Role.viewer)
+    monkeypatch.setattr(listing, "CAPPED_COUNT", 3)
+    first = client.get("/admin/order/list?search=SO-77&pageSize=4").text
+    assert row_count(first).endswith("of 3+ items")
+    second = listed_ids(client.get("/admin/order/list?search=SO-77&pageSize=4&page=2").text, "order")
+    assert sorted(listed_ids(first, "order") + second) == sorted(o.id for o in orders)
+
+
+def test_search_and_filters_combine_with_the_keys(client, login_as, orders):
+    login_as(Role.viewer)
+    ids = listed_ids(client.get("/admin/order/list?search=smith&status=refunded").text, "order")
+    assert sorted(ids) == sorted(o.id for o in orders[:4][1::2])
+
+
+def test_the_edit_page_loads_its_row_once(client, login_as, orders, db):
+    login_as(Role.support)
+    with recorded_statements(db) as statements:
+        page = client.get(f"/admin/order/edit/{orders[1].id}")
+    assert page.status_code == 200
+    row_loads = [s for s in statements if "FROM orders" in s]
+    assert len(row_loads) == 1, row_loads  # not once for the permission check and again for the form
+    assert not any(s.lstrip().startswith("SELECT customers.") for s in statements)  # the customer came joined
+
+
+def lookup_data(page: str, name: str) -> list[dict]:
+    tag = re.search(rf'<select[^>]*\bname="{name}"[^>]*>', page)[0]
+    return json.loads(html.unescape(re.search(r'data-json="([^"]*)"', tag)[1]))
+
+
+def test_the_look_up_names_the_selected_row_on_the_form_and_after_a_refusal(client, login_as, orders):
+    login_as(Role.support)
+    order = orders[1]
+    page = client.get(f"/admin/order/edit/{order.id}").text
+    assert lookup_data(page, "customer") == [{"id": str(order.customer_id), "text": "a.smith@example.com"}]
+    # Posted back with an error: the field holds the raw key, looked up before the page renders.
+    refused = client.post(f"/admin/order/edit/{order.id}", data=order_form(order, discount_pct="150"))
+    assert refused.status_code == 400
+    assert lookup_data(refused.text, "customer") == [{"id": str(order.customer_id), "text": "a.smith@example.com"}]
+
+
+def test_form_classes_are_kept_unless_a_drop_down_reads_rows(app, db, client, login_as):
+    order_view, product_view = view_of(app, "order"), view_of(app, "product")
+    build = lambda view: asyncio.run(view.scaffold_form(view._form_edit_rules))  # noqa: E731
+    assert build(order_view) is build(order_view)  # the customer is a look-up: nothing read when built
+    assert build(product_view) is not build(product_view)  # the category drop-down lists rows
+    factories.category(db, name="Kites")
+    login_as(Role.admin)
+    assert ">Kites</option>" in client.get("/admin/product/create").text  # a row added since is offered

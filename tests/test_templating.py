@@ -1,0 +1,71 @@
+"""Synchronous page rendering and its safety net; route names resolved once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from jinja2 import DictLoader
+from sqladmin.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.routing import NoMatchFound, Route, Router
+
+from admin_site.templating import ShopTemplates
+from admin_site.url_cache import memoise_url_paths
+
+
+def templates(pages: dict[str, str]) -> ShopTemplates:
+    sqladmin_templates = Jinja2Templates("templates")
+    sqladmin_templates.env.loader = DictLoader(pages)
+    return ShopTemplates(sqladmin_templates)
+
+
+def render(shop: ShopTemplates, name: str, **context) -> str:
+    request = Request({"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": []})
+    return asyncio.run(shop.TemplateResponse(request, name, context)).body.decode()
+
+
+def test_a_page_calling_only_plain_functions_renders_synchronously():
+    shop = templates({"page.html": "{% if allowed() %}Delete{% endif %} {{ rows | length }}"})
+    assert render(shop, "page.html", allowed=lambda: True, rows=[1, 2]) == "Delete 2"
+    assert "page.html" not in shop._needs_async
+
+
+def test_a_call_returning_a_coroutine_is_never_taken_for_true(caplog):
+    """Plain Jinja would see the coroutine object as true and show a button the role may not use."""
+
+    async def allowed() -> bool:
+        return False
+
+    shop = templates({"page.html": "[{% if allowed() %}Delete{% endif %}]"})
+    with caplog.at_level(logging.WARNING, logger="admin_site.templating"):
+        assert render(shop, "page.html", allowed=allowed) == "[]"  # rendered again, awaiting it
+    assert "page.html" in shop._needs_async and "awaits" in caplog.text
+    assert render(shop, "page.html", allowed=allowed) == "[]"  # from then on straight to async mode
+
+
+def test_templates_known_to_await_go_straight_to_async_mode(caplog):
+    shop = templates({"sqladmin/details.html": "{{ value() }}"})
+
+    async def value() -> str:
+        return "awaited"
+
+    with caplog.at_level(logging.WARNING, logger="admin_site.templating"):
+        assert render(shop, "sqladmin/details.html", value=value) == "awaited"
+    assert not caplog.records  # no synchronous attempt first
+
+
+def test_route_names_resolve_to_the_same_urls_once_memoised():
+    def endpoint(request):  # pragma: no cover - never called
+        raise AssertionError
+
+    router = Router([Route("/items/{pk}", endpoint, name="item"), Route("/", endpoint, name="home")])
+    plain = [router.url_path_for("item", pk="7"), router.url_path_for("home")]
+    memoise_url_paths(router)
+    assert [router.url_path_for("item", pk="7"), router.url_path_for("home")] == plain
+    assert router.url_path_for("item", pk="8") == "/items/8"
+    with pytest.raises(NoMatchFound):
+        router.url_path_for("nowhere")
+    with pytest.raises(NoMatchFound):  # unhashable parameters are resolved the slow way, same answer
+        router.url_path_for("item", pk=["7"], extra=[1])
