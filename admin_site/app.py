@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from admin_site import export, lookup, nothing_lost, saved_views, security
+from admin_site import export, lookup, menu_cache, nothing_lost, saved_views, security
 from admin_site.admin import TEMPLATES, ShopAdmin, install_denial_logging
 from admin_site.auth import StaffAuthentication
 from admin_site.csrf import csrf_token
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         admin.add_view(view)
     install_denial_logging(admin)
     admin.templates.env.globals["csrf_token"] = csrf_token
+    menu_cache.install(admin)  # the side menu drawn once per role and page
     lookup.install(admin)  # filter look-ups on big related tables
     nothing_lost.install(admin)  # bulk-action confirmation pages, each record's history
     export.install(admin)  # streamed exports of exactly what the list shows

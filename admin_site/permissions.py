@@ -89,6 +89,8 @@ def describe_grant(role: Role, identity: str) -> str:
 class RoleAuthorization(AuthorizationBackend):
     """Reads the staff member's role (loaded from the database by the authentication backend)."""
 
+    answers_by_role_only = True  # never by row: a list page asks once, not once per row (views/list_rows.py)
+
     def has_permission(self, request: Request, identity: str, action: str, obj: Any | None = None) -> bool:
         operation = operation_for(action)
         staff = getattr(request.state, "staff_user", None)

@@ -6,8 +6,10 @@ TRUNCATE after each test is the one that also covers what the app committed.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,12 @@ from admin_site.embedded_db import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PGDATA = Path(os.environ.get("TEST_PGDATA", f"/var/tmp/admin-site-test-{os.getuid()}/pgdata"))
+
+
+def run_in_own_loop(coroutine: Coroutine):
+    """Await `coroutine` on an event loop of its own thread (the browser tests may leave one running here)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def alembic_config(url: str) -> Config:

@@ -4,7 +4,6 @@ when nothing in them is read from the database."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import re
@@ -16,6 +15,7 @@ from sqlalchemy import event
 from admin_site.views import listing
 from models import OrderStatus, Role
 from tests import factories
+from tests.conftest import run_in_own_loop
 from tests.test_form_rules import order_form
 from tests.test_lists import listed_ids
 from tests.test_lists_at_scale import row_count
@@ -105,9 +105,29 @@ def test_the_look_up_names_the_selected_row_on_the_form_and_after_a_refusal(clie
 
 def test_form_classes_are_kept_unless_a_drop_down_reads_rows(app, db, client, login_as):
     order_view, product_view = view_of(app, "order"), view_of(app, "product")
-    build = lambda view: asyncio.run(view.scaffold_form(view._form_edit_rules))  # noqa: E731
+    build = lambda view: run_in_own_loop(view.scaffold_form(view._form_edit_rules))  # noqa: E731
     assert build(order_view) is build(order_view)  # the customer is a look-up: nothing read when built
     assert build(product_view) is not build(product_view)  # the category drop-down lists rows
     factories.category(db, name="Kites")
     login_as(Role.admin)
     assert ">Kites</option>" in client.get("/admin/product/create").text  # a row added since is offered
+
+
+def menu_links(page: str) -> dict[str, bool]:
+    """The side menu's entries: list URL → whether it is marked active."""
+    menu = page.split('id="navbar-menu"', 1)[1].split("</nav>", 1)[0]
+    return {m[2]: "active" in m[1] for m in re.finditer(r'<a class="nav-link([^"]*)"\s+href="([^"]+)"', menu)}
+
+
+def test_the_drawn_menu_is_kept_per_role_and_page(client, login_as, orders):
+    login_as(Role.admin)
+    admin_menu = menu_links(client.get("/admin/order/list").text)
+    assert admin_menu["http://testserver/admin/order/list"] is True
+    assert admin_menu["http://testserver/admin/staff-user/list"] is False  # shown, not active
+    on_customers = menu_links(client.get("/admin/customer/list").text)
+    assert on_customers["http://testserver/admin/customer/list"] and not on_customers["http://testserver/admin/order/list"]
+    client.cookies.clear()
+    login_as(Role.viewer)  # same page, another role: not the admin's menu
+    viewer_menu = menu_links(client.get("/admin/order/list").text)
+    assert "http://testserver/admin/staff-user/list" not in viewer_menu
+    assert viewer_menu["http://testserver/admin/order/list"] is True

@@ -261,21 +261,21 @@ def test_a_related_record_that_is_gone_is_refused_next_to_its_field(client, logi
 
 def test_declared_form_args_do_not_grow_per_request(app):
     """SQLAdmin appends to the validators list it is given; the converter works on copies."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
     from wtforms import validators
+
+    from tests.conftest import run_in_own_loop
 
     view = next(v for v in app.state.admin.views if getattr(v, "identity", None) == "customer")
     declared = [validators.Length(min=1)]
     view.form_args = {"first_name": {"validators": declared}}
     try:
-        with ThreadPoolExecutor(1) as pool:  # a loop of its own (the browser tests may leave one running)
-            for _ in range(3):
-                pool.submit(asyncio.run, view.scaffold_form()).result()
+        for _ in range(3):
+            view._form_classes.clear()  # built afresh each time, as SQLAdmin would on every request
+            run_in_own_loop(view.scaffold_form())
         assert declared == view.form_args["first_name"]["validators"] and len(declared) == 1
     finally:
         view.form_args = {}
+        view._form_classes.clear()
 
 
 def test_customer_rows_unchanged_helper_sees_every_column(db):

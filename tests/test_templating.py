@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -13,6 +12,7 @@ from starlette.routing import NoMatchFound, Route, Router
 
 from admin_site.templating import ShopTemplates
 from admin_site.url_cache import memoise_url_paths
+from tests.conftest import run_in_own_loop
 
 
 def templates(pages: dict[str, str]) -> ShopTemplates:
@@ -23,7 +23,7 @@ def templates(pages: dict[str, str]) -> ShopTemplates:
 
 def render(shop: ShopTemplates, name: str, **context) -> str:
     request = Request({"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": []})
-    return asyncio.run(shop.TemplateResponse(request, name, context)).body.decode()
+    return run_in_own_loop(shop.TemplateResponse(request, name, context)).body.decode()
 
 
 def test_a_page_calling_only_plain_functions_renders_synchronously():

@@ -1,18 +1,18 @@
 """The list table's rows, rendered in Python: the same HTML as SQLAdmin's row loop in list.html.
 
 A page of 50 rows × 10 columns with links and permission checks is a few thousand template
-expressions; in Jinja's async mode that was most of a list page's time. Here each cell is one
-attribute read, one formatter and one escape, and each row's links are filled into URL templates
-resolved once per page. The rows arrive with everything the list shows already loaded (see
+expressions; in Jinja's async mode that was most of a list page's time. Here what does not change
+from row to row (each column's path, formatter and kind of cell; the URL templates; permissions
+that depend on the role only) is worked out once per page, and each cell is one attribute read,
+one formatter and one escape. The rows arrive with everything the list shows already loaded (see
 listing.fetch_page), so nothing here touches the database.
-
-Row-level permission is the authorization backend's `has_permission(request, action, row)`, the
-same question SQLAdmin's default `check_can_*` methods ask.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
@@ -32,21 +32,6 @@ from admin_site.views.listing import VALUES_ATTR
 VIEW_ICON = '<span class="me-1"><i class="fa-solid fa-eye"></i></span>'
 EDIT_ICON = '<span class="me-1"><i class="fa-solid fa-pen-to-square"></i></span>'
 DELETE_ICON = '<span class="me-1"><i class="fa-solid fa-trash"></i></span>'
-
-
-def cell_value(row: Any, prop: str) -> Any:
-    """What SQLAdmin's `get_prop_value` reads: a hybrid computed in SQL, or the attribute path."""
-    values = getattr(row, VALUES_ATTR, None)
-    if values is not None and prop in values:
-        return values[prop]
-    value = row
-    for part in prop.split("."):
-        value = getattr(value, part, None)
-    if value is not None and isinstance(value, Enum) and not isinstance(value, StrEnum):
-        return value.name
-    return value
-
-
 PLAIN_TYPES = frozenset({str, int, float, Decimal, date, datetime})  # shown as they are, unless a formatter says
 
 
@@ -72,6 +57,64 @@ def formatted_value(view: Any, value: Any) -> Any:
     return value if kind in PLAIN_TYPES else view._default_formatter(value)
 
 
+@dataclass(frozen=True)
+class Column:
+    """One listed attribute, as SQLAdmin's row loop treats it."""
+
+    name: str
+    path: tuple[str, ...]
+    formatter: Callable[..., Any] | None
+    formatter_takes_request: bool
+    related: bool  # a relationship: its cell links to the related row's page
+    linked: bool
+
+    @classmethod
+    def of(cls, view: Any, name: str) -> Column:
+        return cls(
+            name=name,
+            path=tuple(name.split(".")),
+            formatter=view._list_formatters.get(name),
+            formatter_takes_request=view._list_formatter_accepts_request.get(name, False),
+            related=name in view._relation_names,
+            linked=name in view._relation_names and name not in view._non_link_related_fields,
+        )
+
+    def value(self, row: Any, sql_values: dict[str, Any] | None) -> Any:
+        """What SQLAdmin's `get_prop_value` reads: a hybrid computed in SQL, or the attribute path."""
+        if sql_values is not None and self.name in sql_values:
+            return sql_values[self.name]
+        value = row
+        for part in self.path:
+            value = getattr(value, part, None)
+        if value is not None and isinstance(value, Enum) and not isinstance(value, StrEnum):
+            return value.name
+        return value
+
+
+def row_permission(view: Any, request: Request, action: str, flag: bool) -> Callable[[Any], bool]:
+    """row → may the role do `action` on it; asked once per page when the backend answers by role only."""
+    if not flag:
+        return lambda row: False
+    if getattr(view._authorization_backend(), "answers_by_role_only", False):
+        allowed = view.has_permission(request, action)
+        return lambda row: allowed
+    return lambda row: view.has_permission(request, action, row)
+
+
+def row_key(view: Any) -> Callable[[Any], str]:
+    """The row's identifier as SQLAdmin writes it in URLs (single key: its value; enums by value)."""
+    keys = view._mapper.primary_key
+    if len(keys) != 1:
+        return lambda row: str(get_object_identifier(row))
+    name = keys[0].name
+
+    def key(row: Any) -> str:
+        value = getattr(row, name)
+        return str(value.value if isinstance(value, Enum) else value)
+
+    return key
+
+
 def render_rows(view: Any, request: Request, rows: list[Any], text: dict[str, str]) -> Markup:
     """`text`: the page's translated strings (select, view, edit, delete), given by the template."""
     query = request.url.query
@@ -79,32 +122,34 @@ def render_rows(view: Any, request: Request, rows: list[Any], text: dict[str, st
     select_label, view_label = esc(text["select"]), esc(text["view"])
     edit_label, delete_label = esc(text["edit"]), esc(text["delete"])
     name = esc(view.name)
-    relations = view._relation_names
-    not_links = view._non_link_related_fields
-    formatters = view._list_formatters
+    compact = view.show_compact_lists
+    columns = [Column.of(view, prop) for prop in view._list_prop_names]
     details_url = route_template(request, "admin:details", view.identity)
     edit_url = route_template(request, "admin:edit", view.identity)
     delete_url = route_template(request, "admin:delete", view.identity, keyed=False)
     versioned = writes.is_versioned(view.model)
-    may = view.has_permission
+    may_view = row_permission(view, request, Action.DETAILS, view.can_view_details)
+    may_edit = row_permission(view, request, Action.EDIT, view.can_edit)
+    may_delete = row_permission(view, request, Action.DELETE, view.can_delete)
+    key_of = row_key(view)
     out: list[str] = []
     for row in rows:
-        pk = str(get_object_identifier(row))
+        pk = key_of(row)
         safe_pk = esc(pk)
         out.append(
             f'<tr>\n<td>\n<input type="hidden" value="{safe_pk}">\n'
             f'<input class="form-check-input m-0 align-middle select-box" type="checkbox" aria-label="{select_label}">\n'
             f'</td>\n<td class="text-end">\n'
         )
-        if view.can_view_details and may(request, Action.DETAILS, row):
+        if may_view(row):
             url = esc(with_pk(details_url, pk) + query_suffix)
             out.append(f'<a href="{url}" data-bs-toggle="tooltip" data-bs-placement="top" title="{view_label}">\n'
                        f"{VIEW_ICON}\n</a>\n")
-        if view.can_edit and may(request, Action.EDIT, row):
+        if may_edit(row):
             url = esc(with_pk(edit_url, pk) + query_suffix)
             out.append(f'<a href="{url}" data-bs-toggle="tooltip" data-bs-placement="top" title="{edit_label}">\n'
                        f"{EDIT_ICON}\n</a>\n")
-        if view.can_delete and may(request, Action.DELETE, row):
+        if may_delete(row):
             url = f"{delete_url}?pks={quote_plus(pk)}" + (f"&versions={row.version}" if versioned else "")
             out.append(
                 f'<a href="#" data-name="{name}" data-pk="{safe_pk}" data-url="{esc(url)}" data-bs-toggle="modal" '
@@ -113,33 +158,31 @@ def render_rows(view: Any, request: Request, rows: list[Any], text: dict[str, st
                 f"{DELETE_ICON}\n</span>\n</a>\n"
             )
         out.append("</td>\n")
-        for prop in view._list_prop_names:
-            value = cell_value(row, prop)
-            formatter = formatters.get(prop)
-            formatted = (
-                view._call_formatter(formatter, row, prop, request, view._list_formatter_accepts_request.get(prop, False))
-                if formatter
-                else formatted_value(view, value)
-            )
-            if prop not in relations or prop in not_links:
-                if isinstance(value, (list, set)) and prop in relations:
-                    out.append("<td>\n" + "".join(
-                        f"({esc(shown)})\n" if view.show_compact_lists else f"{esc(shown)}<br />\n"
-                        for shown in formatted
-                    ) + "</td>\n")
-                else:
-                    out.append(f"<td>{esc(formatted)}</td>\n")
+        sql_values = getattr(row, VALUES_ATTR, None)
+        for column in columns:
+            value = column.value(row, sql_values)
+            if column.formatter is None:
+                formatted = formatted_value(view, value)
+            elif column.formatter_takes_request:
+                formatted = column.formatter(row, column.name, request)
+            else:
+                formatted = column.formatter(row, column.name)
+            if not column.related or not isinstance(value, (list, set)) and not column.linked:
+                out.append(f"<td>{esc(formatted)}</td>\n")
             elif isinstance(value, (list, set)):
                 out.append("<td>\n")
                 for element, shown in zip(value, formatted):
-                    url = esc(view._build_url_for("admin:details", request, element))
-                    out.append(f'<a href="{url}">({esc(shown)})</a>\n' if view.show_compact_lists
-                               else f'<a href="{url}">{esc(shown)}</a><br />\n')
+                    if column.linked:
+                        url = esc(view._build_url_for("admin:details", request, element))
+                        out.append(f'<a href="{url}">({esc(shown)})</a>\n' if compact
+                                   else f'<a href="{url}">{esc(shown)}</a><br />\n')
+                    else:
+                        out.append(f"({esc(shown)})\n" if compact else f"{esc(shown)}<br />\n")
                 out.append("</td>\n")
             elif value is None:
                 out.append(f'<td><a href="">{esc(formatted)}</a></td>\n')
             else:
-                url = esc(view._build_url_for("admin:details", request, getattr(row, prop)))
+                url = esc(view._build_url_for("admin:details", request, getattr(row, column.name)))
                 out.append(f'<td><a href="{url}">{esc(formatted)}</a></td>\n')
         out.append("</tr>\n")
     return Markup("".join(out))
