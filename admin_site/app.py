@@ -18,7 +18,7 @@ from admin_site.database import database_answers, make_engine, make_session_fact
 from admin_site.middleware import RejectMalformedQuery
 from admin_site.permissions import RoleAuthorization
 from admin_site.settings import Settings
-from admin_site.url_cache import memoise_url_paths
+from admin_site.url_cache import memoise_url_paths, memoised_template_url_for
 from admin_site.views import all_pages, all_views
 
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     saved_views.install(admin)
     security.install(app, admin, settings)  # CSRF, headers, sessions, safe errors: last, after all views
     memoise_url_paths(app.router)  # every route is in place now
+    admin.templates.env.globals["url_for"] = memoised_template_url_for()
     app.state.admin = admin
     app.state.engine = engine
     app.state.settings = settings

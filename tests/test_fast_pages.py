@@ -131,3 +131,24 @@ def test_the_drawn_menu_is_kept_per_role_and_page(client, login_as, orders):
     viewer_menu = menu_links(client.get("/admin/order/list").text)
     assert "http://testserver/admin/staff-user/list" not in viewer_menu
     assert viewer_menu["http://testserver/admin/order/list"] is True
+
+
+def test_a_related_filter_reads_its_choices_in_one_statement(app, db, monkeypatch):
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from admin_site.views import filters
+
+    for name in ("Kites", "Books", "Maps"):
+        factories.category(db, name=name)
+    category = next(f for f in view_of(app, "product").get_filters() if f.name == "category")
+    with Session(db) as session, recorded_statements(db) as statements:
+        assert category.load_options(session) == [(str(i), n) for i, n in sorted(
+            session.execute(text("SELECT id, name FROM categories")).all(), key=lambda r: r[1])]  # fmt: skip
+        assert len(statements) == 2  # the choices, then the check above
+        with db.begin() as conn:
+            conn.execute(text("ANALYZE categories"))  # the planner now estimates 3 rows
+        monkeypatch.setattr(filters, "MAX_CHOICES", 2)
+        statements.clear()
+        assert category.load_options(session) is None  # too many by the estimate: type a label instead
+        assert len(statements) == 1

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.routing import NoMatchFound, Route, Router
 
 from admin_site.templating import ShopTemplates
-from admin_site.url_cache import memoise_url_paths
+from admin_site.url_cache import memoise_url_paths, memoised_template_url_for
 from tests.conftest import run_in_own_loop
 
 
@@ -69,3 +69,22 @@ def test_route_names_resolve_to_the_same_urls_once_memoised():
         router.url_path_for("nowhere")
     with pytest.raises(NoMatchFound):  # unhashable parameters are resolved the slow way, same answer
         router.url_path_for("item", pk=["7"], extra=[1])
+
+
+def test_the_templates_url_for_answers_per_site_address():
+    def endpoint(request):  # pragma: no cover - never called
+        raise AssertionError
+
+    router = Router([Route("/items/{pk}", endpoint, name="item")])
+    url_for = memoised_template_url_for()
+
+    def request_to(host: str) -> Request:
+        headers = [(b"host", host.encode())]
+        return Request({"type": "http", "method": "GET", "scheme": "http", "path": "/", "root_path": "",
+                        "query_string": b"", "headers": headers, "router": router})
+
+    here, there = {"request": request_to("admin.shop.test")}, {"request": request_to("other.test")}
+    assert str(url_for(here, "item", pk="7")) == "http://admin.shop.test/items/7"
+    assert str(url_for(here, "item", pk="7")) == "http://admin.shop.test/items/7"  # answered from what it kept
+    assert str(url_for(there, "item", pk="7")) == "http://other.test/items/7"  # not another address's URL
+    assert str(url_for(here, "item", pk=["7"])) == str(request_to("admin.shop.test").url_for("item", pk=["7"]))

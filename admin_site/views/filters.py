@@ -11,13 +11,15 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Enum, Select, String, inspect, select, text
+from sqlalchemy import Boolean, Date, DateTime, Enum, Select, String, cast, column, inspect, select, table, true
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.orm import RelationshipProperty, Session
 from starlette.datastructures import QueryParams
 
 from admin_site.views.inference import humanise, label_attribute
 
 MAX_CHOICES = 100  # a related table with more rows than this is filtered by typing a label
+PG_CLASS = table("pg_class", column("oid"), column("reltuples"))  # the planner's row estimates
 
 
 class ListFilter:
@@ -167,16 +169,32 @@ class RelatedFilter(ListFilter):
         return (self.parameter_name, f"{self.parameter_name}__label")
 
     def load_options(self, session: Session) -> list[tuple[str, str]] | None:
-        """Choices for a small target; None when the target is too big to list."""
-        table = self.target.__table__.name
-        estimate = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table})
-        if estimate is not None and estimate > MAX_CHOICES:
+        """Choices for a small target; None when the target is too big to list.
+
+        One statement: the planner's row estimate, and the choices only when it is small (a big
+        table is never sorted by label just to find out)."""
+        label = (getattr(self.target, self.label) if self.label else self.target_pk).label("label")
+        estimate = (
+            select(PG_CLASS.c.reltuples.label("rows"))
+            .where(PG_CLASS.c.oid == cast(self.target.__table__.name, REGCLASS))
+            .subquery()
+        )
+        choices = (
+            select(self.target_pk.label("pk"), label)
+            .where(estimate.c.rows <= MAX_CHOICES)
+            .order_by(label)
+            .limit(MAX_CHOICES + 1)
+            .lateral()
+        )
+        rows = session.execute(
+            select(estimate.c.rows, choices.c.pk, choices.c.label)
+            .select_from(estimate.outerjoin(choices, true()))
+            .order_by(choices.c.label)
+        ).all()
+        listed = [(str(row.pk), str(row.label)) for row in rows if row.pk is not None]
+        if (rows and rows[0].rows > MAX_CHOICES) or len(listed) > MAX_CHOICES:
             return None
-        label = getattr(self.target, self.label) if self.label else self.target_pk
-        rows = session.execute(select(self.target_pk, label).order_by(label).limit(MAX_CHOICES + 1)).all()
-        if len(rows) > MAX_CHOICES:
-            return None
-        return [(str(pk), str(name)) for pk, name in rows]
+        return listed
 
 
 def build_filter(model: type, name: str) -> ListFilter:
