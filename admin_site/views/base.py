@@ -228,10 +228,11 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         rows = await self._fetch_objects(stmt)
         return rows[0] if rows else None
 
-    async def _fetch_objects(self, stmt: Select) -> list[Any]:
-        """Run a select of the model with the shown hybrids computed in SQL alongside."""
-        stmt = listing.with_hybrid_columns(stmt, self._listed_hybrids)
-        names = list(self._listed_hybrids)
+    async def _fetch_objects(self, stmt: Select, *, shown: bool = True) -> list[Any]:
+        """Run a select of the model; with `shown`, the hybrids pages show computed in SQL alongside."""
+        hybrids = self._listed_hybrids if shown else {}
+        stmt = listing.with_hybrid_columns(stmt, hybrids)
+        names = list(hybrids)
         return await self._in_session(lambda session: listing.with_sql_values(session.execute(stmt).unique(), names))
 
     def form_details_query(self, request: Request) -> Select:
@@ -242,7 +243,8 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
     async def get_object_for_edit(self, request: Request) -> Any:
         """The edited row, loaded once per request; the row-level check runs on it (ShopAdmin._edit)."""
-        row = await self._get_object_by_pk(self.form_edit_query(request))
+        rows = await self._fetch_objects(self.form_edit_query(request), shown=False)  # a form shows no totals
+        row = rows[0] if rows else None
         if row is not None and not await self.check_can_edit(request, row):
             raise HTTPException(status_code=403)
         return row
