@@ -62,11 +62,17 @@ def test_a_search_runs_once_and_is_counted_exactly_under_the_cap(client, login_a
     assert sorted(shown) == sorted(o.id for o in orders[1::2])
 
 
-def test_a_search_over_the_cap_is_capped_and_still_pages(client, login_as, orders, monkeypatch):
+def test_a_broad_search_is_counted_and_paged_by_running_it_again(client, login_as, orders, db, monkeypatch):
     login_as(Role.viewer)
-    monkeypatch.setattr(listing, "CAPPED_COUNT", 3)
+    monkeypatch.setattr(listing, "EXACT_BELOW", 0)
+    monkeypatch.setattr(listing, "SEARCH_KEYS_AT_MOST", 3)  # 6 matches: too many keys to carry
+    with recorded_statements(db) as statements:
+        first = client.get("/admin/order/list?search=SO-77&pageSize=4").text
+    assert sum("ILIKE" in s for s in statements) == 3  # the keys (stopped at 4), the count, the page
+    assert row_count(first).endswith("of 6 items")
+    monkeypatch.setattr(listing, "CAPPED_COUNT", 4)
     first = client.get("/admin/order/list?search=SO-77&pageSize=4").text
-    assert row_count(first).endswith("of 3+ items")
+    assert row_count(first).endswith("of 4+ items")
     second = listed_ids(client.get("/admin/order/list?search=SO-77&pageSize=4&page=2").text, "order")
     assert sorted(listed_ids(first, "order") + second) == sorted(o.id for o in orders)
 

@@ -183,8 +183,8 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         row_count = None
         if params.search and self._search_fields:
             # A trigram search is the costly part of such a page: run it once, for the matching keys,
-            # and count and page over those (unless there are too many to carry).
-            keys = listing.matching_keys(session, self.model, stmt, limit=listing.CAPPED_COUNT)
+            # and count and page over those, unless there are too many to carry back and forth.
+            keys = listing.matching_keys(session, self.model, stmt, limit=listing.SEARCH_KEYS_AT_MOST)
             if keys is not None:
                 stmt, row_count = listing.with_keys(self.list_query(request), self.model, keys), listing.RowCount(len(keys), exact=True)
         if row_count is None:

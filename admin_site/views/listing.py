@@ -23,6 +23,7 @@ from admin_site.views.inference import label_attribute
 MAX_SEARCH_LENGTH = 200
 MAX_PAGE = 10_000_000
 CAPPED_COUNT = 10_000
+SEARCH_KEYS_AT_MOST = 1_000  # a search matching more is counted and paged by running it again (see ShopView._page)
 EXACT_BELOW = 20_000  # an estimated table smaller than this is simply counted
 LATE_ROW_LOOKUP_FROM = 200  # offsets from here skip over primary keys first (see fetch_page)
 
@@ -164,10 +165,12 @@ def count_rows(session: Session, model: type, stmt: Select, *, mode: str, filter
 
 
 def matching_keys(session: Session, model: type, stmt: Select, *, limit: int) -> list[Any] | None:
-    """The primary keys of every row `stmt` selects, or None when there are more than `limit`."""
+    """The primary keys of every row `stmt` selects (one array, one row), or None when there are more
+    than `limit`."""
     pk = model.__mapper__.primary_key[0]
-    keys = session.scalars(stmt.with_only_columns(pk).order_by(None).limit(limit + 1)).all()
-    return list(keys) if len(keys) <= limit else None
+    keys = stmt.with_only_columns(pk.label("key")).order_by(None).limit(limit + 1).subquery()
+    found = session.scalar(select(func.array_agg(keys.c.key))) or []
+    return found if len(found) <= limit else None
 
 
 def with_keys(stmt: Select, model: type, keys: list[Any]) -> Select:
