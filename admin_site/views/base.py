@@ -186,7 +186,8 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             # and count and page over those, unless there are too many to carry back and forth.
             keys = listing.matching_keys(session, self.model, stmt, limit=listing.SEARCH_KEYS_AT_MOST)
             if keys is not None:
-                stmt, row_count = listing.with_keys(self.list_query(request), self.model, keys), listing.RowCount(len(keys), exact=True)
+                stmt = listing.with_keys(self.list_query(request), self.model, keys)
+                row_count = listing.RowCount(len(keys), exact=True)
         if row_count is None:
             row_count = listing.count_rows(session, self.model, stmt, mode=self.count_mode, filtered=narrowed)
         return listing.fetch_page(

@@ -20,15 +20,15 @@ _MARK = "__pk_placeholder__"
 
 
 def route_template(request: Request, name: str, identity: str, keyed: bool = True) -> str:
-    cache = getattr(request.state, "_route_templates", None)
-    if cache is None:
-        cache = {}
-        request.state._route_templates = cache
+    made = getattr(request.state, "_route_templates", None)
+    if made is None:
+        made = {}
+        request.state._route_templates = made
     key = (name, identity, keyed)
-    if key not in cache:
+    if key not in made:
         params = {"identity": identity, "pk": _MARK} if keyed else {"identity": identity}
-        cache[key] = str(request.url_for(name, **params))
-    return cache[key]
+        made[key] = str(request.url_for(name, **params))
+    return made[key]
 
 
 def with_pk(template: str, pk: Any) -> str:
