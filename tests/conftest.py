@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 
 import models
 from admin_site.embedded_db import EmbeddedPostgres
+from admin_site.templating import ASYNC_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PGDATA = Path(os.environ.get("TEST_PGDATA", f"/var/tmp/admin-site-test-{os.getuid()}/pgdata"))
@@ -117,7 +118,11 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def app(settings: Settings, engine: Engine):
-    return create_app(settings, engine)
+    app = create_app(settings, engine)
+    yield app
+    # Every page the tests opened rendered synchronously: none fell back to async mode (admin_site/templating.py).
+    fell_back = app.state.admin.templates._needs_async - ASYNC_TEMPLATES
+    assert not fell_back, f"templates that await while rendering: {sorted(fell_back)}"
 
 
 @pytest.fixture(scope="session")
