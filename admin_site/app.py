@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         admin.add_view(view)
     install_denial_logging(admin)
     admin.templates.env.globals["csrf_token"] = csrf_token
+    admin.templates.env.auto_reload = settings.environment == "development"  # else no stat() per template per page
     menu_cache.install(admin)  # the side menu drawn once per role and page
     lookup.install(admin)  # filter look-ups on big related tables
     nothing_lost.install(admin)  # bulk-action confirmation pages, each record's history

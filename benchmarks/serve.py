@@ -16,7 +16,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--secret", required=True)
     args = parser.parse_args()
-    app = create_app(Settings(database_url=args.url, secret_key=args.secret))
+    app = create_app(Settings(database_url=args.url, secret_key=args.secret, environment="production"))  # as deployed
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 

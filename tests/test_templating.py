@@ -88,3 +88,13 @@ def test_the_templates_url_for_answers_per_site_address():
     assert str(url_for(here, "item", pk="7")) == "http://admin.shop.test/items/7"  # answered from what it kept
     assert str(url_for(there, "item", pk="7")) == "http://other.test/items/7"  # not another address's URL
     assert str(url_for(here, "item", pk=["7"])) == str(request_to("admin.shop.test").url_for("item", pk=["7"]))
+
+
+def test_templates_are_reread_from_disk_only_in_development(app, settings, engine):
+    from dataclasses import replace
+
+    from admin_site.app import create_app
+
+    assert app.state.admin.templates.env.auto_reload  # development: an edited template shows at once
+    deployed = create_app(replace(settings, environment="production", secret_key="s" * 40), engine)
+    assert not deployed.state.admin.templates.env.auto_reload  # no stat() of every template on every page
