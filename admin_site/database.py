@@ -13,6 +13,7 @@ def make_engine(url: str, settings: Settings) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
+        pool_use_lifo=True,  # the most recently used connection first: a warm server process, spare ones can idle out
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_recycle=1800,
