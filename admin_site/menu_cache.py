@@ -2,7 +2,7 @@
 
 SQLAdmin's menu macro asks every view, through Jinja, whether it is visible, accessible and active
 and builds its URL: a third of a form page's template time. What it draws depends only on the
-role (every view decides visibility and access from the permission matrix, by role), the current
+role (when the authorization backend answers by role only, as RoleAuthorization does), the current
 view and the site's address, so the drawn menu is kept under that key. templates/sqladmin/_macros.html
 puts it where SQLAdmin's layout calls `display_menu`.
 """
@@ -23,6 +23,8 @@ class SideMenu:
         self._drawn: dict[tuple[Any, ...], Markup] = {}
 
     def __call__(self, request: Request) -> Markup:
+        if not getattr(self._admin.authorization_backend, "answers_by_role_only", False):
+            return self._draw(request)  # visibility may depend on more than the role: nothing to keep
         staff = getattr(request.state, "staff_user", None)
         page = request.path_params.get("identity") or request.url.path  # what makes an entry "active"
         key = (getattr(staff, "role", None), page, str(request.base_url))
@@ -30,9 +32,12 @@ class SideMenu:
         if drawn is None:
             if len(self._drawn) >= MAX_KEPT:
                 self._drawn.clear()
-            macros = self._admin.templates.sync_env.get_template("sqladmin_original/_macros.html").module
-            drawn = self._drawn[key] = Markup(macros.display_menu(self._admin._menu, request))
+            drawn = self._drawn[key] = self._draw(request)
         return drawn
+
+    def _draw(self, request: Request) -> Markup:
+        macros = self._admin.templates.sync_env.get_template("sqladmin_original/_macros.html").module
+        return Markup(macros.display_menu(self._admin._menu, request))
 
 
 def install(admin: Any) -> None:

@@ -158,3 +158,24 @@ def test_a_related_filter_reads_its_choices_in_one_statement(app, db, monkeypatc
         statements.clear()
         assert category.load_options(session) is None  # too many by the estimate: type a label instead
         assert len(statements) == 1
+
+
+def test_a_backend_that_looks_at_rows_is_asked_per_row_and_the_menu_is_not_kept(app, client, login_as, orders,
+                                                                                 monkeypatch):  # fmt: skip
+    backend = app.state.admin.authorization_backend
+    answer = type(backend).has_permission
+
+    def not_the_second_order(self, request, identity, action, obj=None):
+        if action == "edit" and obj is not None and obj.id == orders[1].id:
+            return False
+        return answer(self, request, identity, action, obj)
+
+    monkeypatch.setattr(type(backend), "has_permission", not_the_second_order)
+    monkeypatch.setattr(backend, "answers_by_role_only", False)
+    side_menu = app.state.admin.templates.env.globals["side_menu"]
+    monkeypatch.setattr(side_menu, "_drawn", {})
+    login_as(Role.support)
+    page = client.get("/admin/order/list").text
+    edited = {int(m) for m in re.findall(r'/admin/order/edit/(\d+)', page)}
+    assert edited == {o.id for o in orders} - {orders[1].id}
+    assert "http://testserver/admin/order/list" in menu_links(page) and side_menu._drawn == {}
