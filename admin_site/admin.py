@@ -71,13 +71,15 @@ class ShopAdmin(Admin):
             context["error"] = request.query_params["error"]
         return await self.templates.TemplateResponse(request, view.list_template, context)
 
+    # SQLAdmin loads the row in `_details`/`_edit` for its row-level check and the page loads it again.
+    # Here the check runs on the one row the page loads (ShopView.get_object_for_details / _for_edit).
+
     async def _details(self, request: Request) -> None:
-        self._require(request, Action.DETAILS)
-        await super()._details(request)
+        view = self._require(request, Action.DETAILS)
+        if not view.can_view_details or not view.is_accessible(request):
+            raise HTTPException(status_code=403)
 
     async def _edit(self, request: Request) -> None:
-        """SQLAdmin loads the row here for its row-level check; the edit page loads it again. Here the
-        check runs on the one row the page loads (ShopView.get_object_for_edit)."""
         view = self._require(request, Action.EDIT)
         if not view.can_edit or not view.is_accessible(request):
             raise HTTPException(status_code=403)

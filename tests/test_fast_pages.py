@@ -83,13 +83,14 @@ def test_search_and_filters_combine_with_the_keys(client, login_as, orders):
     assert sorted(ids) == sorted(o.id for o in orders[:4][1::2])
 
 
-def test_the_edit_page_loads_its_row_once(client, login_as, orders, db):
+@pytest.mark.parametrize("page", ["edit", "details"])
+def test_the_edit_and_details_pages_load_their_row_once(client, login_as, orders, db, page):
     login_as(Role.support)
     with recorded_statements(db) as statements:
-        page = client.get(f"/admin/order/edit/{orders[1].id}")
-    assert page.status_code == 200
+        response = client.get(f"/admin/order/{page}/{orders[1].id}")
+    assert response.status_code == 200 and "a.smith@example.com" in response.text
     row_loads = [s for s in statements if "FROM orders" in s]
-    assert len(row_loads) == 1, row_loads  # not once for the permission check and again for the form
+    assert len(row_loads) == 1, row_loads  # not once for the permission check and again for the page
     assert not any(s.lstrip().startswith("SELECT customers.") for s in statements)  # the customer came joined
 
 

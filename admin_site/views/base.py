@@ -242,6 +242,13 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
     def form_edit_query(self, request: Request) -> Select:
         return _with_related(self._stmt_by_identifier(request.path_params["pk"]), self._form_relations)
 
+    async def get_object_for_details(self, request: Request) -> Any:
+        """The shown row, loaded once per request; the row-level check runs on it (ShopAdmin._details)."""
+        row = await self._get_object_by_pk(self.details_query(request))
+        if row is not None and not await self.check_can_view_details(request, row):
+            raise HTTPException(status_code=403)
+        return row
+
     async def get_object_for_edit(self, request: Request) -> Any:
         """The edited row, loaded once per request; the row-level check runs on it (ShopAdmin._edit)."""
         rows = await self._fetch_objects(self.form_edit_query(request), shown=False)  # a form shows no totals
