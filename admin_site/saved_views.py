@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 import anyio
 from sqladmin.authentication import login_required
 from sqladmin.authorization import Action
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
@@ -36,16 +36,18 @@ def clean_query(raw: str) -> str:
     return urlencode(pairs)
 
 
+# Built once: a statement kept is not walked again for its cache key on every list page.
+_OF_ONE_LIST = (
+    select(SavedView)
+    .where(SavedView.staff_user_id == bindparam("staff_id"), SavedView.view_identity == bindparam("identity"))
+    .order_by(SavedView.name)
+    .limit(MAX_PER_LIST)
+)
+
+
 def for_list(session: Session, staff_id: int, identity: str) -> list[SavedView]:
     """A staff member's saved views of one list (read with the list, in its session)."""
-    return list(
-        session.scalars(
-            select(SavedView)
-            .where(SavedView.staff_user_id == staff_id, SavedView.view_identity == identity)
-            .order_by(SavedView.name)
-            .limit(MAX_PER_LIST)
-        )
-    )
+    return list(session.scalars(_OF_ONE_LIST, {"staff_id": staff_id, "identity": identity}))
 
 
 class SavedViewRoutes:

@@ -9,9 +9,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Enum, Select, String, cast, column, inspect, select, table, true
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    column,
+    inspect,
+    select,
+    table,
+    true,
+)
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.orm import RelationshipProperty, Session
 from starlette.datastructures import QueryParams
@@ -168,11 +184,10 @@ class RelatedFilter(ListFilter):
     def parameters(self) -> tuple[str, ...]:
         return (self.parameter_name, f"{self.parameter_name}__label")
 
-    def load_options(self, session: Session) -> list[tuple[str, str]] | None:
-        """Choices for a small target; None when the target is too big to list.
-
-        One statement: the planner's row estimate, and the choices only when it is small (a big
-        table is never sorted by label just to find out)."""
+    @cached_property
+    def _options_statement(self) -> Select:
+        """The planner's row estimate, and the choices only when it is small (a big table is never sorted
+        by label just to find out). Built once: a statement kept is not walked again for its cache key."""
         label = (getattr(self.target, self.label) if self.label else self.target_pk).label("label")
         estimate = (
             select(PG_CLASS.c.reltuples.label("rows"))
@@ -181,16 +196,20 @@ class RelatedFilter(ListFilter):
         )
         choices = (
             select(self.target_pk.label("pk"), label)
-            .where(estimate.c.rows <= MAX_CHOICES)
+            .where(estimate.c.rows <= bindparam("most", type_=Integer))
             .order_by(label)
-            .limit(MAX_CHOICES + 1)
+            .limit(bindparam("most_and_one", type_=Integer))
             .lateral()
         )
-        rows = session.execute(
+        return (
             select(estimate.c.rows, choices.c.pk, choices.c.label)
             .select_from(estimate.outerjoin(choices, true()))
             .order_by(choices.c.label)
-        ).all()
+        )
+
+    def load_options(self, session: Session) -> list[tuple[str, str]] | None:
+        """Choices for a small target; None when the target is too big to list (one statement)."""
+        rows = session.execute(self._options_statement, {"most": MAX_CHOICES, "most_and_one": MAX_CHOICES + 1}).all()
         listed = [(str(row.pk), str(row.label)) for row in rows if row.pk is not None]
         if (rows and rows[0].rows > MAX_CHOICES) or len(listed) > MAX_CHOICES:
             return None
