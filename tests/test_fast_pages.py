@@ -180,3 +180,19 @@ def test_a_backend_that_looks_at_rows_is_asked_per_row_and_the_menu_is_not_kept(
     edited = {int(m) for m in re.findall(r'/admin/order/edit/(\d+)', page)}
     assert edited == {o.id for o in orders} - {orders[1].id}
     assert "http://testserver/admin/order/list" in menu_links(page) and side_menu._drawn == {}
+
+
+def test_a_views_own_details_query_is_still_used(app, client, login_as, orders, monkeypatch):
+    """SQLAdmin's hook: a view may narrow what its details page finds (here: only refunded orders)."""
+    from sqlalchemy import select
+
+    from models import Order
+
+    view = view_of(app, "order")
+    key = view.pk_columns[0]
+    monkeypatch.setattr(view, "details_query", lambda request: select(Order).where(
+        Order.status == OrderStatus.refunded, key == view._key_from_url(request.path_params["pk"])))  # fmt: skip
+    login_as(Role.support)
+    shown = client.get(f"/admin/order/details/{orders[1].id}")
+    assert shown.status_code == 200 and orders[1].number in shown.text and "a.smith@example.com" in shown.text
+    assert client.get(f"/admin/order/details/{orders[5].id}").status_code == 404  # paid: not found by this query
