@@ -21,21 +21,17 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
-    cast,
-    column,
     inspect,
     select,
-    table,
     true,
 )
-from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.orm import RelationshipProperty, Session
 from starlette.datastructures import QueryParams
 
 from admin_site.views.inference import humanise, label_attribute
+from admin_site.views.listing import row_estimate
 
 MAX_CHOICES = 100  # a related table with more rows than this is filtered by typing a label
-PG_CLASS = table("pg_class", column("oid"), column("reltuples"))  # the planner's row estimates
 
 
 class ListFilter:
@@ -189,11 +185,7 @@ class RelatedFilter(ListFilter):
         """The planner's row estimate, and the choices only when it is small (a big table is never sorted
         by label just to find out). Built once: a statement kept is not walked again for its cache key."""
         label = (getattr(self.target, self.label) if self.label else self.target_pk).label("label")
-        estimate = (
-            select(PG_CLASS.c.reltuples.label("rows"))
-            .where(PG_CLASS.c.oid == cast(self.target.__table__.name, REGCLASS))
-            .subquery()
-        )
+        estimate = select(row_estimate(self.target.__table__.name).label("rows")).subquery()
         choices = (
             select(self.target_pk.label("pk"), label)
             .where(estimate.c.rows <= bindparam("most", type_=Integer))

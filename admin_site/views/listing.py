@@ -12,7 +12,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqladmin.pagination import Pagination
-from sqlalchemy import ARRAY, Select, any_, asc, bindparam, desc, func, or_, select, text, union
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Select,
+    any_,
+    asc,
+    bindparam,
+    cast,
+    column,
+    desc,
+    func,
+    or_,
+    select,
+    table,
+    union,
+)
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.orm import RelationshipProperty, Session, aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.datastructures import QueryParams
@@ -144,16 +160,24 @@ class RowCount:
         return f"about {self.value:,}"
 
 
+PG_CLASS = table("pg_class", column("oid"), column("reltuples"))  # where PostgreSQL keeps its row estimates
+
+
+def row_estimate(table_name: str) -> ColumnElement[Any]:
+    """The planner's estimate of a table's rows (`pg_class.reltuples`, refreshed by ANALYZE), as a subquery."""
+    return (
+        select(cast(PG_CLASS.c.reltuples, BigInteger))
+        .where(PG_CLASS.c.oid == cast(table_name, REGCLASS))
+        .scalar_subquery()
+    )
+
+
 def count_rows(session: Session, model: type, stmt: Select, *, mode: str, filtered: bool) -> RowCount:
     """exact: count(*); estimated: planner statistics when unfiltered; capped: count up to a limit."""
     pk = model.__mapper__.primary_key[0]
     bare = stmt.with_only_columns(pk).order_by(None)
     if mode == "estimated" and not filtered:
-        estimate = session.scalar(
-            text("SELECT reltuples::bigint FROM pg_class WHERE oid = CAST(:t AS regclass)").bindparams(
-                t=model.__table__.name
-            )
-        )
+        estimate = session.scalar(select(row_estimate(model.__table__.name)))
         if estimate is not None and estimate >= EXACT_BELOW:
             return RowCount(int(estimate), exact=False)
     if mode == "exact" or (mode == "estimated" and not filtered):
