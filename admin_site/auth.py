@@ -8,10 +8,11 @@ a deactivation or "log out everywhere" takes effect at once.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import anyio
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqladmin.authentication import AuthenticationBackend
 from starlette.requests import Request
@@ -21,11 +22,31 @@ from admin_site import audit, login_throttle, session_policy
 from admin_site.passwords import hash_password, needs_rehash, verify_password
 from admin_site.safe_redirect import safe_next
 from admin_site.settings import Settings
-from models.staff import StaffUser
+from models.staff import Role, StaffUser
 
 log = logging.getLogger(__name__)
 
 SESSION_KEY = session_policy.STAFF_ID
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Who is making this request (`request.state.staff_user`): read afresh on each request.
+
+    A plain record rather than a `StaffUser`: the per-request check reads these columns with one
+    statement on a bare connection (no ORM session), and pages never see the password hash.
+    """
+
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    session_epoch: int
+
+
+_staff = StaffUser.__table__.c
+SIGNED_IN = select(*(_staff[name] for name in SignedIn.__slots__)).where(_staff.id == bindparam("staff_id"))
 
 
 def find_login(session: Session, email: str, password: str) -> StaffUser | None:
@@ -56,6 +77,7 @@ class StaffAuthentication(AuthenticationBackend):
             https_only=settings.https_only,
         )
         self.session_factory = session_factory
+        self.engine = session_factory.kw["bind"]  # the per-request check needs no ORM session
         self.settings = settings
         self.templates = None  # the admin's templates, for the "too many attempts" page (security.install)
 
@@ -122,9 +144,10 @@ class StaffAuthentication(AuthenticationBackend):
             session_policy.remember_next(request)
             return False
 
-        def load() -> StaffUser | None:
-            with self.session_factory() as session:
-                return session.get(StaffUser, staff_id)
+        def load() -> SignedIn | None:
+            with self.engine.connect() as connection:
+                row = connection.execute(SIGNED_IN, {"staff_id": staff_id}).first()
+            return SignedIn(*row) if row else None
 
         staff = await anyio.to_thread.run_sync(load)
         if staff is None or not staff.is_active or staff.session_epoch != request.session.get(session_policy.EPOCH):

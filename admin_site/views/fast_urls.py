@@ -16,7 +16,7 @@ from sqladmin.helpers import get_object_identifier, slugify_class_name
 from starlette.datastructures import URL
 from starlette.requests import Request
 
-_MARK = "__pk_placeholder__"
+PK_MARK = "__pk_placeholder__"  # where a row's key goes in a route template
 
 
 def route_template(request: Request, name: str, identity: str, keyed: bool = True) -> str:
@@ -26,14 +26,14 @@ def route_template(request: Request, name: str, identity: str, keyed: bool = Tru
         request.state._route_templates = made
     key = (name, identity, keyed)
     if key not in made:
-        params = {"identity": identity, "pk": _MARK} if keyed else {"identity": identity}
+        params = {"identity": identity, "pk": PK_MARK} if keyed else {"identity": identity}
         made[key] = str(request.url_for(name, **params))
     return made[key]
 
 
 def with_pk(template: str, pk: Any) -> str:
     """A row's URL from a template made by `route_template`."""
-    return template.replace(_MARK, str(pk), 1)
+    return template.replace(PK_MARK, str(pk), 1)
 
 
 _identity_of_class = cache(slugify_class_name)  # SQLAdmin runs two regular expressions per link

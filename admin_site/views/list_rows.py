@@ -11,6 +11,7 @@ listing.fetch_page), so nothing here touches the database.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,20 +24,28 @@ from urllib.parse import quote_plus
 from markupsafe import Markup
 from sqladmin.authorization import Action
 from sqladmin.helpers import get_object_identifier
+from sqlalchemy import inspect as sa_inspect
 from starlette.requests import Request
 
 from admin_site import writes
-from admin_site.views.fast_urls import route_template, with_pk
+from admin_site.views.fast_urls import PK_MARK, route_template
 from admin_site.views.listing import VALUES_ATTR
 
 VIEW_ICON = '<span class="me-1"><i class="fa-solid fa-eye"></i></span>'
 EDIT_ICON = '<span class="me-1"><i class="fa-solid fa-pen-to-square"></i></span>'
 DELETE_ICON = '<span class="me-1"><i class="fa-solid fa-trash"></i></span>'
 PLAIN_TYPES = frozenset({str, int, float, Decimal, date, datetime})  # shown as they are, unless a formatter says
+TEXT_SAFE_TYPES = frozenset({int, float, bool, Decimal, date, datetime})  # str() of these has no character to escape
+_needs_escaping = re.compile("[&<>\"']").search  # what html.escape(…, quote=True) replaces
 
 
 def esc(value: Any) -> str:
-    """markupsafe's escaping, without making a Markup object of every cell."""
+    """markupsafe's escaping, without making a Markup object of every cell (most need no escaping)."""
+    kind = type(value)
+    if kind is str:
+        return html.escape(value) if _needs_escaping(value) else value
+    if kind in TEXT_SAFE_TYPES:
+        return str(value)
     if hasattr(value, "__html__"):
         return value.__html__()
     return html.escape(str(value))
@@ -101,9 +110,9 @@ def row_permission(view: Any, request: Request, action: str, flag: bool) -> Call
     return lambda row: view.has_permission(request, action, row)
 
 
-def row_key(view: Any) -> Callable[[Any], str]:
+def row_key(mapper: Any) -> Callable[[Any], str]:
     """The row's identifier as SQLAdmin writes it in URLs (single key: its value; enums by value)."""
-    keys = view._mapper.primary_key
+    keys = mapper.primary_key
     if len(keys) != 1:
         return lambda row: str(get_object_identifier(row))
     name = keys[0].name
@@ -115,6 +124,31 @@ def row_key(view: Any) -> Callable[[Any], str]:
     return key
 
 
+def details_links(view: Any, request: Request) -> Callable[[Any], str]:
+    """related row → the escaped link to its details page, as `view._build_url_for("admin:details", …)`
+    makes it: worked out once per page and class, then one key read and one join per link."""
+    made: dict[type, tuple[str, str, Callable[[Any], str]]] = {}
+    query = request.url.query
+
+    def link(obj: Any) -> str:
+        kind = type(obj)
+        if kind not in made:
+            before, after = route_template(request, "admin:details", view._identity_for_object(obj)).split(PK_MARK, 1)
+            if query and isinstance(obj, view.model):  # a row of this very list keeps the list's query
+                after += f"?{query}"
+            made[kind] = (esc(before), esc(after), row_key(sa_inspect(kind)))
+        before, after, key = made[kind]
+        return f"{before}{esc(key(obj))}{after}"
+
+    return link
+
+
+def _escaped_halves(template: str, query_suffix: str) -> tuple[str, str]:
+    """A row-link template's text before and after the key, escaped, the list's query after it."""
+    before, after = template.split(PK_MARK, 1)
+    return esc(before), esc(after + query_suffix)
+
+
 def render_rows(view: Any, request: Request, rows: list[Any], text: dict[str, str]) -> Markup:
     """`text`: the page's translated strings (select, view, edit, delete), given by the template."""
     query = request.url.query
@@ -124,14 +158,15 @@ def render_rows(view: Any, request: Request, rows: list[Any], text: dict[str, st
     name = esc(view.name)
     compact = view.show_compact_lists
     columns = [Column.of(view, prop) for prop in view._list_prop_names]
-    details_url = route_template(request, "admin:details", view.identity)
-    edit_url = route_template(request, "admin:edit", view.identity)
-    delete_url = route_template(request, "admin:delete", view.identity, keyed=False)
+    details_before, details_after = _escaped_halves(route_template(request, "admin:details", view.identity), query_suffix)
+    edit_before, edit_after = _escaped_halves(route_template(request, "admin:edit", view.identity), query_suffix)
+    delete_url = esc(route_template(request, "admin:delete", view.identity, keyed=False))
     versioned = writes.is_versioned(view.model)
     may_view = row_permission(view, request, Action.DETAILS, view.can_view_details)
     may_edit = row_permission(view, request, Action.EDIT, view.can_edit)
     may_delete = row_permission(view, request, Action.DELETE, view.can_delete)
-    key_of = row_key(view)
+    key_of = row_key(view._mapper)
+    link_to = details_links(view, request)
     out: list[str] = []
     for row in rows:
         pk = key_of(row)
@@ -142,18 +177,16 @@ def render_rows(view: Any, request: Request, rows: list[Any], text: dict[str, st
             f'</td>\n<td class="text-end">\n'
         )
         if may_view(row):
-            url = esc(with_pk(details_url, pk) + query_suffix)
-            out.append(f'<a href="{url}" data-bs-toggle="tooltip" data-bs-placement="top" title="{view_label}">\n'
-                       f"{VIEW_ICON}\n</a>\n")
+            out.append(f'<a href="{details_before}{safe_pk}{details_after}" data-bs-toggle="tooltip" '
+                       f'data-bs-placement="top" title="{view_label}">\n{VIEW_ICON}\n</a>\n')
         if may_edit(row):
-            url = esc(with_pk(edit_url, pk) + query_suffix)
-            out.append(f'<a href="{url}" data-bs-toggle="tooltip" data-bs-placement="top" title="{edit_label}">\n'
-                       f"{EDIT_ICON}\n</a>\n")
+            out.append(f'<a href="{edit_before}{safe_pk}{edit_after}" data-bs-toggle="tooltip" '
+                       f'data-bs-placement="top" title="{edit_label}">\n{EDIT_ICON}\n</a>\n')
         if may_delete(row):
-            url = f"{delete_url}?pks={quote_plus(pk)}" + (f"&versions={row.version}" if versioned else "")
+            versions = f"&amp;versions={row.version}" if versioned else ""
             out.append(
-                f'<a href="#" data-name="{name}" data-pk="{safe_pk}" data-url="{esc(url)}" data-bs-toggle="modal" '
-                f'data-bs-target="#modal-delete">\n'
+                f'<a href="#" data-name="{name}" data-pk="{safe_pk}" data-url="{delete_url}?pks={quote_plus(pk)}{versions}" '
+                f'data-bs-toggle="modal" data-bs-target="#modal-delete">\n'
                 f'<span data-bs-toggle="tooltip" data-bs-placement="top" title="{delete_label}">\n'
                 f"{DELETE_ICON}\n</span>\n</a>\n"
             )
@@ -173,7 +206,7 @@ def render_rows(view: Any, request: Request, rows: list[Any], text: dict[str, st
                 out.append("<td>\n")
                 for element, shown in zip(value, formatted):
                     if column.linked:
-                        url = esc(view._build_url_for("admin:details", request, element))
+                        url = link_to(element)
                         out.append(f'<a href="{url}">({esc(shown)})</a>\n' if compact
                                    else f'<a href="{url}">{esc(shown)}</a><br />\n')
                     else:
@@ -182,7 +215,6 @@ def render_rows(view: Any, request: Request, rows: list[Any], text: dict[str, st
             elif value is None:
                 out.append(f'<td><a href="">{esc(formatted)}</a></td>\n')
             else:
-                url = esc(view._build_url_for("admin:details", request, getattr(row, column.name)))
-                out.append(f'<td><a href="{url}">{esc(formatted)}</a></td>\n')
+                out.append(f'<td><a href="{link_to(getattr(row, column.name))}">{esc(formatted)}</a></td>\n')
         out.append("</tr>\n")
     return Markup("".join(out))
