@@ -8,6 +8,7 @@ import html
 import json
 import re
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
@@ -196,3 +197,43 @@ def test_a_views_own_details_query_is_still_used(app, client, login_as, orders, 
     shown = client.get(f"/admin/order/details/{orders[1].id}")
     assert shown.status_code == 200 and orders[1].number in shown.text and "a.smith@example.com" in shown.text
     assert client.get(f"/admin/order/details/{orders[5].id}").status_code == 404  # paid: not found by this query
+
+
+def test_an_unfiltered_list_keeps_its_statements_and_still_reads_fresh_rows(app, db, client, login_as, orders,
+                                                                             monkeypatch):  # fmt: skip
+    view = view_of(app, "order")
+    monkeypatch.setattr(view, "_unfiltered_statements", {})
+    login_as(Role.viewer)
+    newest_first = [o.id for o in sorted(orders, key=lambda o: o.placed_at, reverse=True)]
+    pages = [listed_ids(client.get(f"/admin/order/list?pageSize=4&page={n}").text, "order") for n in (1, 2)]
+    assert pages == [newest_first[:4], newest_first[4:]]  # LIMIT and OFFSET bound per request
+    kept = view._unfiltered_statements[(None, False)]
+    assert list(view._unfiltered_statements) == [(None, False)]
+    client.get("/admin/order/list?status=refunded")
+    client.get("/admin/order/list?search=smith")
+    assert list(view._unfiltered_statements) == [(None, False)]  # filtered and searched lists are not kept
+    client.get("/admin/order/list?sortBy=number&sort=desc")
+    assert list(view._unfiltered_statements) == [(None, False), ("number", True)]
+
+    added = factories.order(db, orders[0].customer_id, placed_at=orders[0].placed_at + timedelta(days=365))
+    page = client.get("/admin/order/list?pageSize=4").text
+    assert listed_ids(page, "order") == [added.id, *newest_first[:3]] and row_count(page).endswith("of 7 items")
+    assert view._unfiltered_statements[(None, False)] is kept
+
+
+def test_a_views_own_list_query_is_asked_on_every_request(app, client, login_as, orders, monkeypatch):
+    """A view may narrow its list per request (here: by a header); such statements are never kept."""
+    from sqlalchemy import select
+
+    from models import Order
+
+    view = view_of(app, "order")
+    monkeypatch.setattr(view, "_unfiltered_statements", {})
+    only = {"refunded": OrderStatus.refunded, "paid": OrderStatus.paid}
+    monkeypatch.setattr(view, "list_query", lambda request: select(Order).where(
+        Order.status == only[request.headers["x-only"]]))  # fmt: skip
+    login_as(Role.viewer)
+    for status in ("refunded", "paid", "refunded"):
+        shown = listed_ids(client.get("/admin/order/list", headers={"x-only": status}).text, "order")
+        assert sorted(shown) == sorted(o.id for o in orders if o.status == only[status])
+    assert view._unfiltered_statements == {}

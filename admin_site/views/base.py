@@ -12,7 +12,7 @@ import anyio
 from sqladmin.authorization import Action
 from sqladmin.fields import QuerySelectField, QuerySelectMultipleField
 from sqladmin.forms import WTFORMS_ATTRS
-from sqladmin.models import ModelViewMeta
+from sqladmin.models import ModelView, ModelViewMeta
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
@@ -131,6 +131,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         # Related rows the list shows, directly (`customer`) or through a path (`customer.email`).
         shown = {name.partition(".")[0] for name in self._list_prop_names}
         self._joined_relations = [getattr(self.model, name) for name in self._relation_names if name in shown]
+        self._unfiltered_statements: dict[tuple[str | None, bool], listing.ListStatements] = {}
 
     def is_visible(self, request: Request) -> bool:
         """The menu lists a view only for roles that may look at its rows."""
@@ -190,17 +191,30 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             if keys is not None:
                 stmt = listing.with_keys(self.list_query(request), self.model, keys)
                 row_count = listing.RowCount(len(keys), exact=True)
+        if narrowed or not self._list_query_is_fixed:
+            statements = self._list_statements(stmt, params)
+        else:  # the same statements for every request: kept, one set per sort order
+            statements = self._unfiltered_statements.get((params.sort_by, params.descending))
+            if statements is None:
+                statements = self._list_statements(stmt, params)
+                self._unfiltered_statements[(params.sort_by, params.descending)] = statements
         if row_count is None:
-            row_count = listing.count_rows(session, self.model, stmt, mode=self.count_mode, filtered=narrowed)
-        return listing.fetch_page(
-            session,
-            self.ordered(stmt, params),
-            model=self.model,
-            params=params,
-            row_count=row_count,
+            row_count = listing.count_rows(session, statements, mode=self.count_mode, filtered=narrowed)
+        return listing.fetch_page(session, statements, params=params, row_count=row_count)
+
+    @property
+    def _list_query_is_fixed(self) -> bool:
+        """SQLAdmin's own `list_query` (all rows): one of a view's own may differ per request (e.g. rows
+        limited to who asks), so its statements are built for each request, never kept."""
+        return getattr(self.list_query, "__func__", None) is ModelView.list_query
+
+    def _list_statements(self, stmt: Select, params: listing.ListParams) -> listing.ListStatements:
+        return listing.ListStatements(
+            self.model,
+            stmt,
+            order=lambda unordered: self.ordered(unordered, params),
             joined=self._joined_relations,
             hybrids=self._listed_hybrids,
-            reorder=lambda page_stmt: self.ordered(page_stmt, params),
         )
 
     async def list(self, request: Request) -> listing.Page:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqladmin.pagination import Pagination
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Integer,
     Select,
     any_,
     asc,
@@ -172,17 +174,72 @@ def row_estimate(table_name: str) -> ColumnElement[Any]:
     )
 
 
-def count_rows(session: Session, model: type, stmt: Select, *, mode: str, filtered: bool) -> RowCount:
+class ListStatements:
+    """Every statement a list page may run for one search, filter and sort, each built on first use.
+
+    LIMIT and OFFSET are bound when a page is read, so one object serves every page of the list: a
+    view keeps the objects of its unfiltered lists (one per sort order, see ShopView._page), and
+    SQLAlchemy, handed the same statement again, skips building it and working out its cache key.
+    """
+
+    def __init__(
+        self,
+        model: type,
+        stmt: Select,
+        *,
+        order: Callable[[Select], Select],
+        joined: list[Any],
+        hybrids: dict[str, ColumnElement[Any]],
+    ) -> None:
+        self.model, self.stmt, self.order, self.joined, self.hybrids = model, stmt, order, joined, hybrids
+        self.pk = model.__mapper__.primary_key[0]
+
+    @cached_property
+    def _keys(self) -> Select:
+        return self.stmt.with_only_columns(self.pk).order_by(None)
+
+    @cached_property
+    def estimate(self) -> Select:
+        return select(row_estimate(self.model.__table__.name))
+
+    @cached_property
+    def exact_count(self) -> Select:
+        return select(func.count()).select_from(self._keys.subquery())
+
+    @cached_property
+    def capped_count(self) -> Select:
+        return select(func.count()).select_from(self._keys.limit(CAPPED_COUNT + 1).subquery())
+
+    @cached_property
+    def page(self) -> Select:
+        return self._loading(self.order(self.stmt).limit(_PAGE_LIMIT).offset(_PAGE_OFFSET))
+
+    @cached_property
+    def deep_page(self) -> Select:
+        """A late row lookup: the offset is skipped over primary keys alone (an index-only scan for an
+        indexed order), and only the page's rows are then joined and computed."""
+        page_keys = self.order(self.stmt).with_only_columns(self.pk).limit(_PAGE_LIMIT).offset(_PAGE_OFFSET)
+        return self._loading(self.order(select(self.model).where(self.pk.in_(page_keys.correlate(None)))))
+
+    def _loading(self, stmt: Select) -> Select:
+        """Related rows the list shows joined in, hybrids computed in SQL."""
+        stmt = with_hybrid_columns(stmt, self.hybrids)
+        return stmt.options(*(joinedload(relation) for relation in self.joined))
+
+
+_PAGE_LIMIT = bindparam("page_limit", type_=Integer)
+_PAGE_OFFSET = bindparam("page_offset", type_=Integer)
+
+
+def count_rows(session: Session, statements: ListStatements, *, mode: str, filtered: bool) -> RowCount:
     """exact: count(*); estimated: planner statistics when unfiltered; capped: count up to a limit."""
-    pk = model.__mapper__.primary_key[0]
-    bare = stmt.with_only_columns(pk).order_by(None)
     if mode == "estimated" and not filtered:
-        estimate = session.scalar(select(row_estimate(model.__table__.name)))
+        estimate = session.scalar(statements.estimate)
         if estimate is not None and estimate >= EXACT_BELOW:
             return RowCount(int(estimate), exact=False)
     if mode == "exact" or (mode == "estimated" and not filtered):
-        return RowCount(session.scalar(select(func.count()).select_from(bare.subquery())) or 0, exact=True)
-    capped = session.scalar(select(func.count()).select_from(bare.limit(CAPPED_COUNT + 1).subquery())) or 0
+        return RowCount(session.scalar(statements.exact_count) or 0, exact=True)
+    capped = session.scalar(statements.capped_count) or 0
     if capped > CAPPED_COUNT:
         return RowCount(capped, exact=False)
     return RowCount(capped, exact=True)
@@ -222,37 +279,16 @@ class Page(Pagination):
     count_label: str = ""
 
 
-def fetch_page(
-    session: Session,
-    stmt: Select,
-    *,
-    model: type,
-    params: ListParams,
-    row_count: RowCount,
-    joined: list[Any],
-    hybrids: dict[str, ColumnElement[Any]],
-    reorder: Callable[[Select], Select] | None = None,
-) -> Page:
-    """One statement: the page's rows with their many-to-one rows joined and hybrids computed in SQL.
-
-    Deep pages (given `reorder`, which applies the list's ORDER BY) use a late row lookup: the
-    offset is skipped over primary keys alone (an index-only scan for an indexed order), and only
-    the page's rows are then joined and computed — not every row skipped on the way.
-    """
+def fetch_page(session: Session, statements: ListStatements, *, params: ListParams, row_count: RowCount) -> Page:
+    """One statement: the page's rows with their many-to-one rows joined and hybrids computed in SQL;
+    deep pages by a late row lookup (not every row skipped on the way is joined and computed)."""
     last_page = Pagination.max_page(row_count.value, params.page_size) if row_count.exact else MAX_PAGE
     page = min(params.page, last_page)
     offset = (page - 1) * params.page_size
-    if reorder is not None and offset >= LATE_ROW_LOOKUP_FROM:
-        pk = model.__mapper__.primary_key[0]
-        page_ids = stmt.with_only_columns(pk).limit(params.page_size).offset(offset).correlate(None)
-        page_stmt = reorder(select(model).where(pk.in_(page_ids)))
-    else:
-        page_stmt = stmt.limit(params.page_size).offset(offset)
-    page_stmt = with_hybrid_columns(page_stmt, hybrids)
-    for relation in joined:
-        page_stmt = page_stmt.options(joinedload(relation))
-    rows = with_sql_values(session.execute(page_stmt).unique(), list(hybrids))
-    result = Page(rows=rows, page=1, page_size=params.page_size, count=max(row_count.value, len(rows)))
-    result.page = page  # set after __post_init__, which would clamp a capped count's page
-    result.count_label = row_count.label
-    return result
+    stmt = statements.deep_page if offset >= LATE_ROW_LOOKUP_FROM else statements.page
+    result = session.execute(stmt, {"page_limit": params.page_size, "page_offset": offset}).unique()
+    rows = with_sql_values(result, list(statements.hybrids))
+    shown = Page(rows=rows, page=1, page_size=params.page_size, count=max(row_count.value, len(rows)))
+    shown.page = page  # set after __post_init__, which would clamp a capped count's page
+    shown.count_label = row_count.label
+    return shown
