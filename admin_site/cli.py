@@ -116,8 +116,7 @@ def seed(
 
 
 def _serve(settings: Settings, url: str, host: str, port: int) -> None:
-    import uvicorn
-
+    from admin_site import serving
     from admin_site.app import create_app
 
     # uvicorn handles SIGTERM itself once running; until then, exit cleanly so the
@@ -127,7 +126,7 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> None:
     typer.echo(f"Admin at http://{host}:{port}/admin")
     # X-Forwarded-For is believed only from FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1), so the
     # per-address login throttle sees clients' addresses behind a proxy, and cannot be fooled without one.
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=True)
+    serving.run(application, host=host, port=port, log_level="info", proxy_headers=True)
 
 
 @app.command()

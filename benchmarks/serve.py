@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
-
+from admin_site import serving
 from admin_site.app import create_app
 from admin_site.settings import Settings
 
@@ -17,7 +16,7 @@ def main() -> None:
     parser.add_argument("--secret", required=True)
     args = parser.parse_args()
     app = create_app(Settings(database_url=args.url, secret_key=args.secret, environment="production"))  # as deployed
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    serving.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)  # as `admin serve` does
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from admin_site import serving
 from admin_site.cli import app
 from models import Customer, Order, OrderItem, Product, Role, StaffUser
 from tests.conftest import login
@@ -62,3 +63,41 @@ def test_views_prints_the_inferred_options(database_url):
     assert result.exit_code == 0
     assert "Orders" in result.output and "search:  number, customer.email" in result.output
     assert "password" not in result.output.split("Staff Users", 1)[1].split("\n\n")[0].split("form:")[0]
+
+
+def test_serve_answers_over_http_with_the_collector_settled(database_url, db, tmp_path):
+    """`admin-site serve` in its own process: migrates, then serves; the long-lived objects are frozen."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from benchmarks.run import free_port
+
+    port = free_port()
+    probe = tmp_path / "sitecustomize.py"  # reports the collector's settings once uvicorn is serving
+    probe.write_text(
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('gc', gc.get_freeze_count() > 0, gc.get_threshold()[0], flush=True))\n"
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.getcwd()}"}
+    command = [str(Path(sys.executable).parent / "admin-site"), "serve", "--port", str(port)]  # the installed script
+    server = subprocess.Popen(command, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
+                time.sleep(0.2)
+        assert response.json() == {"database": "ok"}
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert f"gc True {serving.YOUNG_OBJECTS_BEFORE_A_COLLECTION}" in output, output

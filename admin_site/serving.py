@@ -1,0 +1,28 @@
+"""How a server process is set up to serve: shared by `admin serve` and the benchmark's server."""
+
+from __future__ import annotations
+
+import gc
+
+import uvicorn
+from starlette.applications import Starlette
+
+YOUNG_OBJECTS_BEFORE_A_COLLECTION = 20_000  # CPython's default: 700
+
+
+def settle_for_serving() -> None:
+    """Keep the garbage collector off the objects that live as long as the process.
+
+    After start-up ~80,000 objects are tracked (mappers, compiled templates and statements, views);
+    a full collection walks them all (~45 ms measured here) and the middle generation's passes keep
+    meeting them too. Frozen, they are never scanned again; and a list page allocates ~20,000
+    short-lived objects, so the young generation is collected every 20,000 allocations, not 700.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS_BEFORE_A_COLLECTION, 10, 10)
+
+
+def run(application: Starlette, *, host: str, port: int, **uvicorn_options) -> None:
+    settle_for_serving()
+    uvicorn.run(application, host=host, port=port, **uvicorn_options)
