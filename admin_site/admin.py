@@ -42,7 +42,7 @@ class RoleCategoryMenu(CategoryMenu):
 
 class ShopAdmin(Admin):
     def init_templating_engine(self) -> ShopTemplates:
-        return ShopTemplates(super().init_templating_engine())
+        return ShopTemplates(super().init_templating_engine(), translated=self.i18n_config is not None)
 
     def _require(self, request: Request, action: str) -> ModelView:
         """403 unless the role may do `action` on this view: asked before any row is looked up."""

@@ -18,7 +18,9 @@ from tests.conftest import run_in_own_loop
 def templates(pages: dict[str, str]) -> ShopTemplates:
     sqladmin_templates = Jinja2Templates("templates")
     sqladmin_templates.env.loader = DictLoader(pages)
-    return ShopTemplates(sqladmin_templates)
+    sqladmin_templates.env.add_extension("jinja2.ext.i18n")  # as SQLAdmin does when given no i18n_config
+    sqladmin_templates.env.install_null_translations(newstyle=True)
+    return ShopTemplates(sqladmin_templates, translated=False)
 
 
 def render(shop: ShopTemplates, name: str, **context) -> str:
@@ -98,3 +100,16 @@ def test_templates_are_reread_from_disk_only_in_development(app, settings, engin
     assert app.state.admin.templates.env.auto_reload  # development: an edited template shows at once
     deployed = create_app(replace(settings, environment="production", secret_key="s" * 40), engine)
     assert not deployed.state.admin.templates.env.auto_reload  # no stat() of every template on every page
+
+
+def test_the_quick_null_gettext_says_what_jinjas_own_says():
+    page = (
+        "{{ _('Save') }}|{{ _('New %(name)s', name=who) }}|{{ _('100%% sure') }}|{{ gettext('Hi %(n)s', n=1) }}|"
+        "{{ ngettext('%(num)d row', '%(num)d rows', count) }}|{% autoescape false %}{{ _('Raw %(x)s', x=who) }}"
+        "{% endautoescape %}"
+    )
+    shop = templates({"page.html": page})
+    quick = render(shop, "page.html", who="<b>", count=3)
+    jinjas = run_in_own_loop(shop.env.from_string(page).render_async(who="<b>", count=3))  # the async env: Jinja's
+    assert quick == jinjas == "Save|New &lt;b&gt;|100% sure|Hi 1|3 rows|Raw <b>"
+    assert shop.sync_env.globals["_"] is not shop.env.globals["_"] and "page.html" not in shop._needs_async
