@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from admin_site import actions, audit, history
 from admin_site.permissions import VIEW, is_allowed
+from admin_site.query_links import QueryLinks
 from admin_site.templating import ShopTemplates
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class ShopAdmin(Admin):
         view = self._find_model_view(request.path_params["identity"])
         context = {**await view.list_screen(request), "model_view": view, "can_list": True, "can_import": False}
         pagination = context["pagination"]
-        pagination.add_pagination_urls(request.url)
+        pagination.add_pagination_urls(QueryLinks.of(request))  # its only use of the URL: include_query_params
         if view.validate_page_number(request.query_params.get("page"), 1) != pagination.page:
             return RedirectResponse(request.url.include_query_params(page=pagination.page), status_code=302)
         if request.query_params.get("error"):

@@ -17,6 +17,7 @@ from admin_site.csrf import csrf_token
 from admin_site.database import database_answers, make_engine, make_session_factory, resolve_database_url
 from admin_site.middleware import RejectMalformedQuery
 from admin_site.permissions import RoleAuthorization
+from admin_site.query_links import QueryLinks
 from admin_site.settings import Settings
 from admin_site.url_cache import memoise_url_paths, memoised_template_url_for
 from admin_site.views import all_pages, all_views
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         admin.add_view(view)
     install_denial_logging(admin)
     admin.templates.env.globals["csrf_token"] = csrf_token
+    admin.templates.env.globals["query_links"] = QueryLinks.of  # this page's URL with parameters changed
     admin.templates.env.auto_reload = settings.environment == "development"  # else no stat() per template per page
     menu_cache.install(admin)  # the side menu drawn once per role and page
     lookup.install(admin)  # filter look-ups on big related tables
