@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import anyio
+from sqladmin.authentication import AuthenticationBackend
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
-from sqladmin.authentication import AuthenticationBackend
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 

@@ -239,12 +239,13 @@ def copy_seconds(app, url: str, repeat: int = 3) -> float:
     """PostgreSQL's floor: the export's own COPY statement, written to nowhere (median of runs)."""
     from starlette.requests import Request
 
-    from admin_site import export
+    from admin_site.export_query import export_statement
+    from admin_site.export_streams import EXPORT_SETTINGS, copy_sql
 
     view = next(v for v in app.state.admin.views if getattr(v, "identity", None) == "order")
     request = Request({"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": [],
                        "path_params": {}})
-    stmt, columns = export.export_statement(view, request)
+    stmt, columns = export_statement(view, request)
     engine = create_engine(url)
 
     class Sink:
@@ -259,8 +260,8 @@ def copy_seconds(app, url: str, repeat: int = 3) -> float:
             raw = engine.raw_connection()
             try:
                 with raw.cursor() as cursor:
-                    cursor.execute(export.EXPORT_SETTINGS)
-                    sql = export.copy_sql(cursor, stmt, columns, engine.dialect, view.model)
+                    cursor.execute(EXPORT_SETTINGS)
+                    sql = copy_sql(cursor, stmt, columns, engine.dialect, view.model)
                     started = time.perf_counter()
                     cursor.copy_expert(sql, Sink())
                     runs.append(time.perf_counter() - started)

@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin_site import export
+from admin_site.export_cells import csv_sql, timestamp_text
+from admin_site.export_query import ExportColumn, decorrelate
+from admin_site.spreadsheet_safety import neutralise_formula
 from admin_site.views import listing
 from models import AuditLog, Order, OrderStatus, Role
 from tests import factories
@@ -130,10 +132,10 @@ def test_csv_cells_are_exact_empty_for_null_and_neutralised(client, login_as, sh
         for order_id, row in rows.items():
             order = orders[order_id]
             assert row[1] == order.number
-            assert row[2] == export.neutralise_formula(order.customer.email)
+            assert row[2] == neutralise_formula(order.customer.email)
             assert row[3] == order.status.value
-            assert row[4] == export.timestamp_text(order.placed_at)
-            assert row[5] == ("" if order.shipped_at is None else export.timestamp_text(order.shipped_at))
+            assert row[4] == timestamp_text(order.placed_at)
+            assert row[5] == ("" if order.shipped_at is None else timestamp_text(order.shipped_at))
             assert row[6] == str(order.item_count)
             assert row[7] == str(order.total)  # Decimal digits: "24.50", never 24.5 or 24.499999
     by_number = {r[1]: r for r in rows.values()}
@@ -241,9 +243,9 @@ def test_decorrelated_export_query_gives_the_hybrids_values(db, shop):
     with Session(db) as session:
         per_row = session.execute(select(Order.id, Order.total, Order.item_count).order_by(Order.id)).all()
         grouped = session.execute(
-            export.decorrelate(select(Order.id, Order.total, Order.item_count).order_by(Order.id), Order)
+            decorrelate(select(Order.id, Order.total, Order.item_count).order_by(Order.id), Order)
         ).all()
-        sql = str(export.decorrelate(select(Order.id, Order.total), Order).compile())
+        sql = str(decorrelate(select(Order.id, Order.total), Order).compile())
         assert session.scalar(select(func.count()).select_from(Order)) == len(per_row)
     assert grouped == per_row
     assert "GROUP BY" in sql and "WHERE order_items.order_id = orders.id" not in sql
@@ -256,5 +258,5 @@ def test_csv_sql_neutralises_like_python(db):
     samples = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", " =x", "\u00a0=x", "\uff1dx", "plain", "", "a=b", " x"]
     with Session(db) as session:
         for sample in samples:
-            column = export.ExportColumn("x", literal(sample, String()), "text")
-            assert session.scalar(select(export._csv_sql(column))) == export.neutralise_formula(sample), repr(sample)
+            column = ExportColumn("x", literal(sample, String()), "text")
+            assert session.scalar(select(csv_sql(column))) == neutralise_formula(sample), repr(sample)
