@@ -12,7 +12,7 @@ import anyio
 from sqladmin.authorization import Action
 from sqladmin.fields import QuerySelectField, QuerySelectMultipleField
 from sqladmin.forms import WTFORMS_ATTRS
-from sqladmin.models import ModelView, ModelViewMeta
+from sqladmin.models import ModelView
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
@@ -29,79 +29,11 @@ from admin_site.refusals import ChangeRefused, Conflict
 from admin_site.views import list_rows, listing
 from admin_site.views.fast_urls import FastUrls
 from admin_site.views.filters import ListFilter, build_filter
-from admin_site.views.inference import InferredView, humanise, infer_view
-
-CATEGORY_ICONS = {
-    "Catalog": "fa-solid fa-boxes-stacked",
-    "Sales": "fa-solid fa-cart-shopping",
-    "Staff": "fa-solid fa-users",
-    "Audit": "fa-solid fa-clipboard-list",
-}
-
-
-def _names(values) -> list[str]:
-    return [v if isinstance(v, str) else v.key for v in values]
-
+from admin_site.views.inference import InferredView
+from admin_site.views.view_defaults import ShopViewMeta, attribute_names
 
 ROW_LISTS = (QuerySelectField, QuerySelectMultipleField)
 ROW_KEY = "row_key"  # the bound parameter of the details and edit pages' row statements
-
-
-class ShopViewMeta(ModelViewMeta):
-    """Fills in every option the class body left out from `infer_view(model)`."""
-
-    def __new__(mcs, name, bases, attrs, **kwargs):
-        cls = super().__new__(mcs, name, bases, attrs, **kwargs)
-        if kwargs.get("model") is not None:
-            apply_inferred(cls, attrs, infer_view(cls.model))
-        return cls
-
-
-def _domain(model: type) -> str:
-    """Menu group from the model's module: models.catalog → "Catalog"."""
-    return humanise(model.__module__.rsplit(".", 1)[-1])
-
-
-def apply_inferred(cls, attrs: dict[str, Any], inferred: InferredView) -> None:
-    def default(attr: str, value: Any) -> None:
-        if attr not in attrs:
-            setattr(cls, attr, value)
-
-    excluded = set(_names(attrs.get("column_exclude_list", [])))
-    default("column_list", [c for c in inferred.list_columns if c not in excluded])
-    cls.column_exclude_list = []
-    default("column_searchable_list", inferred.searchable)
-    listed = set(_names(cls.column_list))
-    default("column_sortable_list", [c for c in inferred.sortable if c in listed])
-    default("column_default_sort", inferred.default_sort)
-    default("column_filters", inferred.filters)
-    form_excluded = set(_names(attrs.get("form_excluded_columns", [])))
-    default("form_columns", [c for c in inferred.form_columns if c not in form_excluded])
-    cls.form_excluded_columns = []
-    form = set(_names(cls.form_columns))
-    default(
-        "form_ajax_refs",
-        {
-            rel: {"fields": fields, "order_by": fields[0], "limit": 20}
-            for rel, fields in inferred.ajax_relations.items()
-            if rel in form
-        },
-    )
-    labels = dict(inferred.labels)
-    labels.update({(k if isinstance(k, str) else k.key): v for k, v in attrs.get("column_labels", {}).items()})
-    cls.column_labels = labels
-    # Secrets never show; reverse collections can hold thousands of rows (Django omits them too).
-    details_excluded = set(_names(attrs.get("column_details_exclude_list", [])))
-    default("column_details_list", [c for c in inferred.details_columns if c not in details_excluded])
-    cls.column_details_exclude_list = []
-    # Fields set once at creation: left out of the edit form, so a posted value is never read.
-    readonly = set(_names(getattr(cls, "form_edit_readonly", [])))
-    cls.form_edit_readonly = [n for n in _names(cls.form_columns) if n in readonly]
-    if readonly and "form_edit_rules" not in attrs:
-        cls.form_edit_rules = [n for n in _names(cls.form_columns) if n not in readonly]
-    default("category", _domain(cls.model))
-    default("category_icon", CATEGORY_ICONS.get(getattr(cls, "category", ""), "fa-solid fa-table"))
-    cls._inferred = inferred
 
 
 class ShopView(FastUrls, metaclass=ShopViewMeta):
@@ -121,7 +53,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         super().__init__()
         self._form_classes: dict[tuple[str, ...], type] = {}
         self._filters: list[ListFilter] = [
-            f if isinstance(f, ListFilter) else build_filter(self.model, _names([f])[0])
+            f if isinstance(f, ListFilter) else build_filter(self.model, attribute_names([f])[0])
             for f in self.column_filters
         ]
         self._listed_hybrids = {
