@@ -223,6 +223,36 @@ def test_a_new_password_that_breaks_the_policy_is_refused(client, login_as, db, 
     assert stored(db, me.id).password_hash == before
 
 
+def test_wrong_current_passwords_count_as_failed_log_ins(app, client, login_as, db, monkeypatch):
+    """A stolen session cannot be used to guess the password: the page shares the login throttle."""
+    from dataclasses import replace
+
+    from starlette.testclient import TestClient
+
+    backend = app.state.admin.authentication_backend
+    monkeypatch.setattr(backend, "settings", replace(backend.settings, login_max_failures_per_account=3))
+    me = login_as(Role.support)
+    before = stored(db, me.id).password_hash
+    assert [change(client, f"guess-number-{n}", "a-brand-new-pass-9").status_code for n in range(3)] == [400] * 3
+    refused = change(client, PASSWORD, "a-brand-new-pass-9")  # even the right one, now
+    assert refused.status_code == 400 and "Too many wrong passwords" in refused.text and "15 minutes" in refused.text
+    assert stored(db, me.id).password_hash == before
+    with TestClient(app, follow_redirects=False) as elsewhere:
+        assert login(elsewhere, me.email).status_code == 429  # and the log-in page says the same
+
+
+def test_the_right_current_password_resets_the_count(app, client, login_as, db, monkeypatch):
+    from dataclasses import replace
+
+    backend = app.state.admin.authentication_backend
+    monkeypatch.setattr(backend, "settings", replace(backend.settings, login_max_failures_per_account=3))
+    login_as(Role.viewer)
+    assert [change(client, f"guess-number-{n}", "a-brand-new-pass-9").status_code for n in range(2)] == [400] * 2
+    assert "two new passwords differ" in change(client, PASSWORD, "a-brand-new-pass-9", "other-pass-99").text
+    assert [change(client, f"guess-number-{n}", "a-brand-new-pass-9").status_code for n in range(2)] == [400] * 2
+    assert change(client, PASSWORD, "a-brand-new-pass-9").status_code == 302
+
+
 def test_changed_password_is_the_one_that_logs_in(app, client, login_as, db):
     from starlette.testclient import TestClient
 

@@ -36,7 +36,9 @@ class AccountPage(BaseView):
         form = await request.form()
         fields = [str(form.get(name, "")) for name in ("current_password", "new_password", "repeat_password")]
         session_factory = self._admin_ref.session_maker
-        outcome = await anyio.to_thread.run_sync(change_own_password, session_factory, staff.id, *fields)
+        settings = self._admin_ref.authentication_backend.settings  # the login throttle's limits
+        ip = request.client.host if request.client else None
+        outcome = await anyio.to_thread.run_sync(change_own_password, session_factory, settings, staff.id, ip, *fields)
         if outcome.problem:
             log.info("password change refused for staff %s", staff.id)
             context = {"staff": staff, "title": self.name, "error": outcome.problem}
