@@ -221,7 +221,8 @@ def test_an_unfiltered_list_keeps_its_statements_and_still_reads_fresh_rows(app,
     assert view._unfiltered_statements[(None, False)] is kept
 
 
-def test_a_views_own_list_query_is_asked_on_every_request(app, client, login_as, orders, monkeypatch):
+@pytest.mark.parametrize("method", ["list_query", "filtered_query"])
+def test_a_views_own_list_query_is_asked_on_every_request(app, client, login_as, orders, monkeypatch, method):
     """A view may narrow its list per request (here: by a header); such statements are never kept."""
     from sqlalchemy import select
 
@@ -230,8 +231,12 @@ def test_a_views_own_list_query_is_asked_on_every_request(app, client, login_as,
     view = view_of(app, "order")
     monkeypatch.setattr(view, "_unfiltered_statements", {})
     only = {"refunded": OrderStatus.refunded, "paid": OrderStatus.paid}
-    monkeypatch.setattr(view, "list_query", lambda request: select(Order).where(
-        Order.status == only[request.headers["x-only"]]))  # fmt: skip
+
+    def own_rows(request, *params):
+        stmt = select(Order).where(Order.status == only[request.headers["x-only"]])
+        return (stmt, False) if params else stmt  # filtered_query also says whether the URL narrowed it
+
+    monkeypatch.setattr(view, method, own_rows)
     login_as(Role.viewer)
     for status in ("refunded", "paid", "refunded"):
         shown = listed_ids(client.get("/admin/order/list", headers={"x-only": status}).text, "order")

@@ -136,9 +136,13 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
     @property
     def _list_query_is_fixed(self) -> bool:
-        """SQLAdmin's own `list_query` (all rows): one of a view's own may differ per request (e.g. rows
-        limited to who asks), so its statements are built for each request, never kept."""
-        return getattr(self.list_query, "__func__", None) is ModelView.list_query
+        """SQLAdmin's `list_query` (all rows) and ShopView's `filtered_query` (what the URL asks for): a view
+        that brings its own may give different rows per request (e.g. limited to who asks), so its statements
+        are built for each request, never kept."""
+        return (
+            getattr(self.list_query, "__func__", None) is ModelView.list_query
+            and getattr(self.filtered_query, "__func__", None) is ShopView.filtered_query
+        )
 
     def _list_statements(self, stmt: Select, params: listing.ListParams) -> listing.ListStatements:
         return listing.ListStatements(
