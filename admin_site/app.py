@@ -23,6 +23,17 @@ from admin_site.url_cache import memoise_url_paths, memoised_template_url_for
 from admin_site.views import all_pages, all_views
 
 
+def own_class(view: type) -> type:
+    """A subclass of `view` for one app to register.
+
+    SQLAdmin stores the app's admin, session factory and templates on the view *class* it is given,
+    so two apps in one process (tests, a second mount) would otherwise use whichever was made last.
+    The subclass inherits every declared option; only those references become its own.
+    """
+    names = {"__module__": view.__module__, "__qualname__": view.__qualname__, "__doc__": view.__doc__}
+    return type(view.__name__, (view,), names)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     settings.check()
@@ -49,7 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         authorization_backend=RoleAuthorization(),
     )
     for view in [*all_views(), *all_pages()]:
-        admin.add_view(view)
+        admin.add_view(own_class(view))
     install_denial_logging(admin)
     admin.templates.env.globals["csrf_token"] = csrf_token
     admin.templates.env.globals["query_links"] = QueryLinks.of  # this page's URL with parameters changed
