@@ -141,25 +141,40 @@ def test_the_drawn_menu_is_kept_per_role_and_page(client, login_as, orders):
     assert viewer_menu["http://testserver/admin/order/list"] is True
 
 
-def test_a_related_filter_reads_its_choices_in_one_statement(app, db, monkeypatch):
-    from sqlalchemy import text
+def test_a_related_filter_lists_its_choices_only_for_a_small_table(app, db, monkeypatch):
+    from sqlalchemy import select, text
     from sqlalchemy.orm import Session
 
     from admin_site.views import filters
+    from models import Product
 
     for name in ("Kites", "Books", "Maps"):
         factories.category(db, name=name)
     category = next(f for f in view_of(app, "product").get_filters() if f.name == "category")
-    with Session(db) as session, recorded_statements(db) as statements:
-        assert category.load_options(session) == [(str(i), n) for i, n in sorted(
+    with Session(db) as session:
+        listed = category.read_options(session.scalar(select(category.options_column)))
+        assert listed == [(str(i), n) for i, n in sorted(
             session.execute(text("SELECT id, name FROM categories")).all(), key=lambda r: r[1])]  # fmt: skip
-        assert len(statements) == 2  # the choices, then the check above
         with db.begin() as conn:
             conn.execute(text("ANALYZE categories"))  # the planner now estimates 3 rows
         monkeypatch.setattr(filters, "MAX_CHOICES", 2)
-        statements.clear()
-        assert category.load_options(session) is None  # too many by the estimate: type a label instead
-        assert len(statements) == 1
+        smaller = filters.build_filter(Product, "category")  # its expression built with the lower limit
+        assert smaller.read_options(session.scalar(select(smaller.options_column))) is None  # type a label instead
+
+
+def test_count_filter_choices_and_saved_views_come_in_one_statement_with_the_page_in_another(
+    client, login_as, db
+):
+    login_as(Role.viewer)
+    kites = factories.category(db, name="Kites")
+    factories.product(db, name="Box kite", category_id=kites.id)
+    client.post("/admin/product/saved-views", data={"name": "Kites only", "query": f"category={kites.id}"})
+    with recorded_statements(db) as statements:
+        page = client.get("/admin/product/list").text
+    listing_statements = [s for s in statements if "staff_users" not in s]
+    assert len(listing_statements) == 2, listing_statements
+    assert "Kites only" in page and re.search(rf'<option value="{kites.id}"\s*>Kites</option>', page)
+    assert row_count(page).endswith("of 1 items") and "Box kite" in page
 
 
 def test_a_backend_that_looks_at_rows_is_asked_per_row_and_the_menu_is_not_kept(app, client, login_as, orders,
@@ -207,18 +222,18 @@ def test_an_unfiltered_list_keeps_its_statements_and_still_reads_fresh_rows(app,
     newest_first = [o.id for o in sorted(orders, key=lambda o: o.placed_at, reverse=True)]
     pages = [listed_ids(client.get(f"/admin/order/list?pageSize=4&page={n}").text, "order") for n in (1, 2)]
     assert pages == [newest_first[:4], newest_first[4:]]  # LIMIT and OFFSET bound per request
-    kept = view._unfiltered_statements[(None, False)]
-    assert list(view._unfiltered_statements) == [(None, False)]
+    kept = view._unfiltered_statements[(None, False, "estimated")]
+    assert list(view._unfiltered_statements) == [(None, False, "estimated")]
     client.get("/admin/order/list?status=refunded")
     client.get("/admin/order/list?search=smith")
-    assert list(view._unfiltered_statements) == [(None, False)]  # filtered and searched lists are not kept
+    assert list(view._unfiltered_statements) == [(None, False, "estimated")]  # filtered and searched lists are not kept
     client.get("/admin/order/list?sortBy=number&sort=desc")
-    assert list(view._unfiltered_statements) == [(None, False), ("number", True)]
+    assert list(view._unfiltered_statements) == [(None, False, "estimated"), ("number", True, "estimated")]
 
     added = factories.order(db, orders[0].customer_id, placed_at=orders[0].placed_at + timedelta(days=365))
     page = client.get("/admin/order/list?pageSize=4").text
     assert listed_ids(page, "order") == [added.id, *newest_first[:3]] and row_count(page).endswith("of 7 items")
-    assert view._unfiltered_statements[(None, False)] is kept
+    assert view._unfiltered_statements[(None, False, "estimated")] is kept
 
 
 @pytest.mark.parametrize("method", ["list_query", "filtered_query"])

@@ -77,6 +77,7 @@ def test_counts_exact_estimated_and_capped(client, login_as, orders, db, monkeyp
     monkeypatch.setattr(listing, "EXACT_BELOW", 5)  # orders is now a "big" table: estimated from pg_class
     assert row_count(client.get("/admin/order/list").text).endswith("of about 6 items")
     monkeypatch.setattr(listing, "CAPPED_COUNT", 3)  # filtered: counted up to the cap
+    assert row_count(client.get("/admin/order/list").text).endswith("of about 6 items")  # an estimate past the cap
     assert row_count(client.get("/admin/order/list?status=refunded").text).endswith("of 3+ items")
     assert row_count(client.get("/admin/order/list?status=paid").text).endswith("of 2 items")
     assert row_count(client.get("/admin/category/list").text).endswith("of 1 items")  # exact mode

@@ -17,6 +17,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from wtforms import HiddenField
@@ -112,9 +113,13 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
         return await anyio.to_thread.run_sync(run)
 
-    def _page(self, session: Session, request: Request) -> listing.Page:
+    def _page(
+        self, session: Session, request: Request, staff_id: int | None = None
+    ) -> tuple[listing.Page, list[Any]]:
+        """The page of rows, and the values read beside them (see `_beside`) for this staff member."""
         params = self.list_params(request)
         stmt, narrowed = self.filtered_query(request, params)
+        counting: str | None = listing.counting_for(self.count_mode, filtered=narrowed)
         row_count = None
         if params.search and self._search_fields:
             # A trigram search is the costly part of such a page: run it once, for the matching keys,
@@ -122,17 +127,16 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             keys = listing.matching_keys(session, self.model, stmt, limit=listing.SEARCH_KEYS_AT_MOST)
             if keys is not None:
                 stmt = listing.with_keys(self.list_query(request), self.model, keys)
-                row_count = listing.RowCount(len(keys), exact=True)
+                row_count, counting = listing.RowCount(len(keys), exact=True), None
         if narrowed or not self._list_query_is_fixed:
-            statements = self._list_statements(stmt, params)
+            statements = self._list_statements(stmt, params, counting)
         else:  # the same statements for every request: kept, one set per sort order
-            statements = self._unfiltered_statements.get((params.sort_by, params.descending))
+            kept = (params.sort_by, params.descending, counting)
+            statements = self._unfiltered_statements.get(kept)
             if statements is None:
-                statements = self._list_statements(stmt, params)
-                self._unfiltered_statements[(params.sort_by, params.descending)] = statements
-        if row_count is None:
-            row_count = listing.count_rows(session, statements, mode=self.count_mode, filtered=narrowed)
-        return listing.fetch_page(session, statements, params=params, row_count=row_count)
+                statements = self._unfiltered_statements[kept] = self._list_statements(stmt, params, counting)
+        counted, beside = listing.read_first(session, statements, {"staff_id": staff_id})
+        return listing.fetch_page(session, statements, params=params, row_count=row_count or counted), beside
 
     @property
     def _list_query_is_fixed(self) -> bool:
@@ -144,17 +148,32 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             and getattr(self.filtered_query, "__func__", None) is ShopView.filtered_query
         )
 
-    def _list_statements(self, stmt: Select, params: listing.ListParams) -> listing.ListStatements:
+    def _list_statements(
+        self, stmt: Select, params: listing.ListParams, counting: str | None
+    ) -> listing.ListStatements:
         return listing.ListStatements(
             self.model,
             stmt,
             order=lambda unordered: self.ordered(unordered, params),
             joined=self._joined_relations,
             hybrids=self._listed_hybrids,
+            counting=counting,
+            beside=self._beside,
         )
 
+    @cached_property
+    def _beside(self) -> tuple[ColumnElement[Any], ...]:
+        """What the list page shows beside its rows, read in the statement that counts them (one trip to
+        the database for all of it): the choices of each filter that has some, then the saved views."""
+        choices = tuple(f.options_column for f in self._filters_with_choices)
+        return (*choices, saved_views.links_column(self.identity))
+
+    @cached_property
+    def _filters_with_choices(self) -> list[ListFilter]:
+        return [f for f in self._filters if f.options_column is not None]
+
     async def list(self, request: Request) -> listing.Page:
-        return await self._in_session(lambda session: self._page(session, request))
+        return await self._in_session(lambda session: self._page(session, request)[0])
 
     async def list_screen(self, request: Request) -> dict[str, Any]:
         """What the list page shows, read in one session (one connection, one trip to a worker
@@ -162,10 +181,12 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         staff = getattr(request.state, "staff_user", None)
 
         def work(session: Session) -> dict[str, Any]:
+            page, (*choices, links) = self._page(session, request, staff.id if staff else None)
+            options = zip(self._filters_with_choices, choices, strict=True)
             return {
-                "pagination": self._page(session, request),
-                "filter_options": {f.parameter_name: f.load_options(session) for f in self._filters},
-                "saved_views": saved_views.for_list(session, staff.id, self.identity) if staff else [],
+                "pagination": page,
+                "filter_options": {f.parameter_name: f.read_options(value) for f, value in options},
+                "saved_views": saved_views.read_links(links),
             }
 
         return await self._in_session(work)

@@ -17,21 +17,26 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
-    Integer,
     Select,
     String,
-    bindparam,
+    Text,
+    case,
+    cast,
+    func,
     inspect,
+    literal_column,
     select,
-    true,
 )
-from sqlalchemy.orm import RelationshipProperty, Session
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import RelationshipProperty
+from sqlalchemy.sql.elements import ColumnElement
 from starlette.datastructures import QueryParams
 
 from admin_site.views.inference import humanise, label_attribute
 from admin_site.views.listing import row_estimate
 
 MAX_CHOICES = 100  # a related table with more rows than this is filtered by typing a label
+EMPTY_JSON_ARRAY = literal_column("'[]'::json")
 
 
 class ListFilter:
@@ -53,9 +58,15 @@ class ListFilter:
     def is_active(self, params: QueryParams) -> bool:
         return any(params.get(p) for p in self.parameters)
 
-    def load_options(self, session: Session) -> Any:
-        """What the filter's template needs from the database (read with the list, in its session)."""
+    @property
+    def options_column(self) -> ColumnElement[Any] | None:
+        """A scalar expression for what the filter's template needs from the database, or None when it
+        needs nothing: the list reads it in the statement that counts its rows."""
         return None
+
+    def read_options(self, value: Any) -> Any:
+        """What the template gets, from the value `options_column` read."""
+        return value
 
 
 class BooleanFilter(ListFilter):
@@ -181,31 +192,22 @@ class RelatedFilter(ListFilter):
         return (self.parameter_name, f"{self.parameter_name}__label")
 
     @cached_property
-    def _options_statement(self) -> Select:
-        """The planner's row estimate, and the choices only when it is small (a big table is never sorted
-        by label just to find out). Built once: a statement kept is not walked again for its cache key."""
-        label = (getattr(self.target, self.label) if self.label else self.target_pk).label("label")
-        estimate = select(row_estimate(self.target.__table__.name).label("rows")).subquery()
-        choices = (
-            select(self.target_pk.label("pk"), label)
-            .where(estimate.c.rows <= bindparam("most", type_=Integer))
-            .order_by(label)
-            .limit(bindparam("most_and_one", type_=Integer))
-            .lateral()
-        )
-        return (
-            select(estimate.c.rows, choices.c.pk, choices.c.label)
-            .select_from(estimate.outerjoin(choices, true()))
-            .order_by(choices.c.label)
-        )
+    def options_column(self) -> ColumnElement[Any]:
+        """The choices as JSON, [[key, label], ...] by label, or NULL when the planner's estimate says the
+        related table is too big to list: PostgreSQL reaches the CASE's subquery only for a small one,
+        so a big table is never sorted by label just to find out. Built once, like every kept statement."""
+        label = getattr(self.target, self.label) if self.label else self.target_pk
+        listed = select(self.target_pk.label("key"), label.label("label")).order_by(label).limit(MAX_CHOICES + 1)
+        choices = listed.subquery()
+        pair = func.json_build_array(cast(choices.c.key, Text), cast(choices.c.label, Text))
+        as_json = select(func.coalesce(func.json_agg(aggregate_order_by(pair, choices.c.label)), EMPTY_JSON_ARRAY))
+        return case((row_estimate(self.target.__table__.name) <= MAX_CHOICES, as_json.scalar_subquery()))
 
-    def load_options(self, session: Session) -> list[tuple[str, str]] | None:
-        """Choices for a small target; None when the target is too big to list (one statement)."""
-        rows = session.execute(self._options_statement, {"most": MAX_CHOICES, "most_and_one": MAX_CHOICES + 1}).all()
-        listed = [(str(row.pk), str(row.label)) for row in rows if row.pk is not None]
-        if (rows and rows[0].rows > MAX_CHOICES) or len(listed) > MAX_CHOICES:
+    def read_options(self, value: list[list[str | None]] | None) -> list[tuple[str, str]] | None:
+        """Choices for a small target; None when it is too big to list (by the estimate, or in fact)."""
+        if value is None or len(value) > MAX_CHOICES:
             return None
-        return listed
+        return [(key, key if label is None else label) for key, label in value]
 
 
 def build_filter(model: type, name: str) -> ListFilter:

@@ -1,13 +1,14 @@
 """The list page's query: parse the URL safely, then search, filter, sort, count and fetch one page.
 
 Everything runs in one session and a fixed number of statements, whatever the page size:
-one count (or an estimate) and one page query that carries the related rows (joined) and the
-hybrids (as SQL columns), so rendering never goes back to the database.
+one for the count (or an estimate) and what the page shows beside its rows, one page query that
+carries the related rows (joined) and the hybrids (as SQL columns), so rendering never goes back
+to the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -21,9 +22,11 @@ from sqlalchemy import (
     any_,
     asc,
     bindparam,
+    case,
     cast,
     column,
     desc,
+    false,
     func,
     or_,
     select,
@@ -152,12 +155,13 @@ def _may_be_null(target: Any) -> bool:
 class RowCount:
     value: int
     exact: bool
+    capped: bool = False  # counted up to CAPPED_COUNT: a value past it means "more", not "about"
 
     @property
     def label(self) -> str:
         if self.exact:
             return f"{self.value:,}"
-        if self.value >= CAPPED_COUNT:
+        if self.capped:
             return f"{CAPPED_COUNT:,}+"
         return f"about {self.value:,}"
 
@@ -180,6 +184,10 @@ class ListStatements:
     LIMIT and OFFSET are bound when a page is read, so one object serves every page of the list: a
     view keeps the objects of its unfiltered lists (one per sort order, see ShopView._page), and
     SQLAlchemy, handed the same statement again, skips building it and working out its cache key.
+
+    `counting` says how the rows are counted ("exact", "estimated" or "capped", see `counting_for`;
+    None when the count is known already), and `beside` are scalar expressions the page shows beside
+    its rows (a filter's choices, the saved views): the count and those are read in one statement.
     """
 
     def __init__(
@@ -190,8 +198,11 @@ class ListStatements:
         order: Callable[[Select], Select],
         joined: list[Any],
         hybrids: dict[str, ColumnElement[Any]],
+        counting: str | None,
+        beside: tuple[ColumnElement[Any], ...] = (),
     ) -> None:
         self.model, self.stmt, self.order, self.joined, self.hybrids = model, stmt, order, joined, hybrids
+        self.counting, self.beside = counting, beside
         self.pk = model.__mapper__.primary_key[0]
 
     @cached_property
@@ -199,16 +210,23 @@ class ListStatements:
         return self.stmt.with_only_columns(self.pk).order_by(None)
 
     @cached_property
-    def estimate(self) -> Select:
-        return select(row_estimate(self.model.__table__.name))
+    def count_columns(self) -> list[ColumnElement[Any]]:
+        """What `first_read` selects to count the rows (read back by `read_first`)."""
+        if self.counting is None:
+            return []
+        if self.counting == "exact":
+            return [_count(self._keys)]
+        if self.counting == "capped":
+            return [_count(self._keys.limit(_COUNT_CAP))]
+        estimate = row_estimate(self.model.__table__.name)
+        big = func.coalesce(estimate >= _EXACT_BELOW, false())
+        # PostgreSQL runs the count only when the CASE reaches it: a big table is never counted.
+        return [case((big, estimate), else_=_count(self._keys)), big]
 
     @cached_property
-    def exact_count(self) -> Select:
-        return select(func.count()).select_from(self._keys.subquery())
-
-    @cached_property
-    def capped_count(self) -> Select:
-        return select(func.count()).select_from(self._keys.limit(CAPPED_COUNT + 1).subquery())
+    def first_read(self) -> Select:
+        """The rows' count and the values shown beside them, in one statement."""
+        return select(*self.count_columns, *self.beside)
 
     @cached_property
     def page(self) -> Select:
@@ -227,22 +245,44 @@ class ListStatements:
         return stmt.options(*(joinedload(relation) for relation in self.joined))
 
 
+# Bound when a statement runs, so one kept statement serves every page and follows the limits above.
 _PAGE_LIMIT = bindparam("page_limit", type_=Integer)
 _PAGE_OFFSET = bindparam("page_offset", type_=Integer)
+_COUNT_CAP = bindparam("count_cap", type_=Integer)
+_EXACT_BELOW = bindparam("exact_below", type_=Integer)
 
 
-def count_rows(session: Session, statements: ListStatements, *, mode: str, filtered: bool) -> RowCount:
-    """exact: count(*); estimated: planner statistics when unfiltered; capped: count up to a limit."""
-    if mode == "estimated" and not filtered:
-        estimate = session.scalar(statements.estimate)
-        if estimate is not None and estimate >= EXACT_BELOW:
-            return RowCount(int(estimate), exact=False)
-    if mode == "exact" or (mode == "estimated" and not filtered):
-        return RowCount(session.scalar(statements.exact_count) or 0, exact=True)
-    capped = session.scalar(statements.capped_count) or 0
-    if capped > CAPPED_COUNT:
-        return RowCount(capped, exact=False)
-    return RowCount(capped, exact=True)
+def _count(keys: Select) -> ColumnElement[Any]:
+    return select(func.count()).select_from(keys.subquery()).scalar_subquery()
+
+
+def counting_for(mode: str, *, filtered: bool) -> str:
+    """A view's count mode for one list: exact (count(*)), estimated (planner statistics, for an unfiltered
+    big table; a small one is counted), capped (counted up to a limit; an estimated view once filtered)."""
+    return "capped" if mode == "estimated" and filtered else mode
+
+
+def read_first(
+    session: Session, statements: ListStatements, parameters: dict[str, Any]
+) -> tuple[RowCount | None, list[Any]]:
+    """Runs `statements.first_read`: the row count (None when it does not count) and the values beside it."""
+    if not statements.first_read.selected_columns:
+        return None, []
+    bounds = {"count_cap": CAPPED_COUNT + 1, "exact_below": EXACT_BELOW}
+    row = session.execute(statements.first_read, {**parameters, **bounds}).one()
+    counted = len(statements.count_columns)
+    return _row_count(statements.counting, row[:counted]), list(row[counted:])
+
+
+def _row_count(counting: str | None, values: Sequence[Any]) -> RowCount | None:
+    if counting is None:
+        return None
+    value = int(values[0] or 0)
+    if counting == "exact":
+        return RowCount(value, exact=True)
+    if counting == "capped":
+        return RowCount(value, exact=value <= CAPPED_COUNT, capped=True)
+    return RowCount(value, exact=not values[1])  # estimated: exact when the table was small enough to count
 
 
 def matching_keys(session: Session, model: type, stmt: Select, *, limit: int) -> list[Any] | None:
