@@ -46,6 +46,21 @@ def test_default_orders_use_their_indexes(db):
     assert "ix_customers_created_at_id" in plan(db, customers)
 
 
+def test_status_and_date_filters_are_served_by_one_index(db):
+    from starlette.datastructures import QueryParams
+
+    from admin_site.views.filters import build_filter
+
+    asked = QueryParams("status=paid&status=shipped&placed_at__gte=2025-03-01&placed_at__lte=2025-03-31")
+    stmt = select(Order.id)
+    for name in ("status", "placed_at"):
+        stmt = build_filter(Order, name).apply(stmt, asked)
+    assert "ix_orders_status_placed_at_id" in plan(db, stmt)  # the count: no row read to check its status
+    refunded = select(Order.id).where(Order.status == OrderStatus.refunded)
+    newest = refunded.order_by(Order.placed_at.desc(), Order.id.desc()).limit(50)
+    assert "ix_orders_status_placed_at_id" in plan(db, newest)  # the page: newest first, no sort
+
+
 def test_sorting_by_a_not_null_column_adds_no_nulls_last(db):
     stmt = listing.sort_clauses(Order, select(Order.id), "placed_at", True, Order.id)
     assert "NULLS LAST" not in str(stmt)
