@@ -119,24 +119,21 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         """The page of rows, and the values read beside them (see `_beside`) for this staff member."""
         params = self.list_params(request)
         stmt, narrowed = self.filtered_query(request, params)
-        counting: str | None = listing.counting_for(self.count_mode, filtered=narrowed)
-        row_count = None
-        if params.search and self._search_fields:
-            # A trigram search is the costly part of such a page: run it once, for the matching keys,
-            # and count and page over those, unless there are too many to carry back and forth.
-            keys = listing.matching_keys(session, self.model, stmt, limit=listing.SEARCH_KEYS_AT_MOST)
-            if keys is not None:
-                stmt = listing.with_keys(self.list_query(request), self.model, keys)
-                row_count, counting = listing.RowCount(len(keys), exact=True), None
+        counting = listing.counting_for(self.count_mode, filtered=narrowed)
+        searched = bool(params.search and self._search_fields)
         if narrowed or not self._list_query_is_fixed:
-            statements = self._list_statements(stmt, params, counting)
+            statements = self._list_statements(stmt, params, counting, carry_keys=searched)
         else:  # the same statements for every request: kept, one set per sort order
             kept = (params.sort_by, params.descending, counting)
             statements = self._unfiltered_statements.get(kept)
             if statements is None:
                 statements = self._unfiltered_statements[kept] = self._list_statements(stmt, params, counting)
-        counted, beside = listing.read_first(session, statements, {"staff_id": staff_id})
-        return listing.fetch_page(session, statements, params=params, row_count=row_count or counted), beside
+        first = listing.read_first(session, statements, {"staff_id": staff_id})
+        if first.keys is not None:  # few rows matched the search: the page is read by their keys
+            by_keys = listing.with_keys(self.list_query(request), self.model, first.keys)
+            statements = self._list_statements(by_keys, params, counting=None)
+        page = listing.fetch_page(session, statements, params=params, row_count=first.row_count)
+        return page, first.beside
 
     @property
     def _list_query_is_fixed(self) -> bool:
@@ -149,7 +146,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         )
 
     def _list_statements(
-        self, stmt: Select, params: listing.ListParams, counting: str | None
+        self, stmt: Select, params: listing.ListParams, counting: str | None, *, carry_keys: bool = False
     ) -> listing.ListStatements:
         return listing.ListStatements(
             self.model,
@@ -159,6 +156,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             hybrids=self._listed_hybrids,
             counting=counting,
             beside=self._beside,
+            carry_keys=carry_keys,
         )
 
     @cached_property

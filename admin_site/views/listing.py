@@ -44,7 +44,7 @@ from admin_site.views.inference import label_attribute
 MAX_SEARCH_LENGTH = 200
 MAX_PAGE = 10_000_000
 CAPPED_COUNT = 10_000
-SEARCH_KEYS_AT_MOST = 1_000  # a search matching more is counted and paged by running it again (see ShopView._page)
+SEARCH_KEYS_AT_MOST = 1_000  # a search matching more is paged by running it again (see ListStatements)
 EXACT_BELOW = 20_000  # an estimated table smaller than this is simply counted
 LATE_ROW_LOOKUP_FROM = 200  # offsets from here skip over primary keys first (see fetch_page)
 
@@ -188,6 +188,10 @@ class ListStatements:
     `counting` says how the rows are counted ("exact", "estimated" or "capped", see `counting_for`;
     None when the count is known already), and `beside` are scalar expressions the page shows beside
     its rows (a filter's choices, the saved views): the count and those are read in one statement.
+
+    With `carry_keys` (a search: a trigram search is the costly part of such a page), that statement
+    runs the search once for both the count and, when few rows match, their primary keys: the page is
+    then read by those keys (`with_keys`) and the search does not run again.
     """
 
     def __init__(
@@ -200,9 +204,11 @@ class ListStatements:
         hybrids: dict[str, ColumnElement[Any]],
         counting: str | None,
         beside: tuple[ColumnElement[Any], ...] = (),
+        carry_keys: bool = False,
     ) -> None:
         self.model, self.stmt, self.order, self.joined, self.hybrids = model, stmt, order, joined, hybrids
         self.counting, self.beside = counting, beside
+        self.carries_keys = carry_keys and counting in ("exact", "capped")
         self.pk = model.__mapper__.primary_key[0]
 
     @cached_property
@@ -214,6 +220,8 @@ class ListStatements:
         """What `first_read` selects to count the rows (read back by `read_first`)."""
         if self.counting is None:
             return []
+        if self.carries_keys:
+            return self._count_and_keys
         if self.counting == "exact":
             return [_count(self._keys)]
         if self.counting == "capped":
@@ -222,6 +230,20 @@ class ListStatements:
         big = func.coalesce(estimate >= _EXACT_BELOW, false())
         # PostgreSQL runs the count only when the CASE reaches it: a big table is never counted.
         return [case((big, estimate), else_=_count(self._keys)), big]
+
+    @property
+    def _count_and_keys(self) -> list[ColumnElement[Any]]:
+        """The count, and the matching keys when there are at most SEARCH_KEYS_AT_MOST: one scan of the
+        rows (a CTE named twice is run once), carried back as one array."""
+        matching = self._keys.with_only_columns(self.pk.label("key"))
+        if self.counting == "capped":
+            matching = matching.limit(_COUNT_CAP)
+        matching = matching.cte("matching")
+        some = select(matching.c.key).limit(_KEYS_LIMIT).subquery()  # one past the most carried: "too many"
+        return [
+            select(func.count()).select_from(matching).scalar_subquery(),
+            select(func.array_agg(some.c.key)).scalar_subquery(),
+        ]
 
     @cached_property
     def first_read(self) -> Select:
@@ -250,6 +272,7 @@ _PAGE_LIMIT = bindparam("page_limit", type_=Integer)
 _PAGE_OFFSET = bindparam("page_offset", type_=Integer)
 _COUNT_CAP = bindparam("count_cap", type_=Integer)
 _EXACT_BELOW = bindparam("exact_below", type_=Integer)
+_KEYS_LIMIT = bindparam("keys_limit", type_=Integer)
 
 
 def _count(keys: Select) -> ColumnElement[Any]:
@@ -262,16 +285,29 @@ def counting_for(mode: str, *, filtered: bool) -> str:
     return "capped" if mode == "estimated" and filtered else mode
 
 
-def read_first(
-    session: Session, statements: ListStatements, parameters: dict[str, Any]
-) -> tuple[RowCount | None, list[Any]]:
-    """Runs `statements.first_read`: the row count (None when it does not count) and the values beside it."""
+@dataclass(frozen=True)
+class FirstRead:
+    """What `ListStatements.first_read` read: the row count (None when it does not count), the matching
+    keys (when it carries keys and few rows match; else None), and the values shown beside the rows."""
+
+    row_count: RowCount | None
+    keys: list[Any] | None
+    beside: list[Any]
+
+
+def read_first(session: Session, statements: ListStatements, parameters: dict[str, Any]) -> FirstRead:
     if not statements.first_read.selected_columns:
-        return None, []
-    bounds = {"count_cap": CAPPED_COUNT + 1, "exact_below": EXACT_BELOW}
+        return FirstRead(None, None, [])
+    bounds = {"count_cap": CAPPED_COUNT + 1, "exact_below": EXACT_BELOW, "keys_limit": SEARCH_KEYS_AT_MOST + 1}
     row = session.execute(statements.first_read, {**parameters, **bounds}).one()
     counted = len(statements.count_columns)
-    return _row_count(statements.counting, row[:counted]), list(row[counted:])
+    row_count = _row_count(statements.counting, row[:counted])
+    keys = None
+    if statements.carries_keys:
+        keys = row[1] or []  # no match: array_agg reads NULL
+        if len(keys) > SEARCH_KEYS_AT_MOST:
+            keys = None
+    return FirstRead(row_count, keys, list(row[counted:]))
 
 
 def _row_count(counting: str | None, values: Sequence[Any]) -> RowCount | None:
@@ -283,15 +319,6 @@ def _row_count(counting: str | None, values: Sequence[Any]) -> RowCount | None:
     if counting == "capped":
         return RowCount(value, exact=value <= CAPPED_COUNT, capped=True)
     return RowCount(value, exact=not values[1])  # estimated: exact when the table was small enough to count
-
-
-def matching_keys(session: Session, model: type, stmt: Select, *, limit: int) -> list[Any] | None:
-    """The primary keys of every row `stmt` selects (one array, one row), or None when there are more
-    than `limit`."""
-    pk = model.__mapper__.primary_key[0]
-    keys = stmt.with_only_columns(pk.label("key")).order_by(None).limit(limit + 1).subquery()
-    found = session.scalar(select(func.array_agg(keys.c.key))) or []
-    return found if len(found) <= limit else None
 
 
 def with_keys(stmt: Select, model: type, keys: list[Any]) -> Select:
