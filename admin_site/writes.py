@@ -42,7 +42,8 @@ def is_versioned(model: type) -> bool:
 
 
 def _seen_version(raw: Any) -> int | None:
-    """The version the form was opened at; None when the request did not say (no check).
+    """The version the form was opened at; None when the request did not say (an edit is then
+    refused; a delete that names no versions is not checked).
 
     Anything that is not a version number counts as "some other version": the save is refused.
     """
@@ -101,13 +102,18 @@ def update(view, request: Request, pk: str, data: dict[str, Any]) -> Any:
     data = dict(data)
     seen = _seen_version(data.pop(VERSION, None))
     versioned = is_versioned(view.model)
+    if versioned and seen is None:  # unchecked, it would overwrite whatever was saved since the form was opened
+        raise ChangeRefused(
+            f"The form did not say which version of this {_noun(view)} it showed, so a change saved since "
+            "could be overwritten. Nothing was saved; reload the page and make your change again."
+        )
     with view.session_maker(expire_on_commit=False) as session:
         obj = session.execute(view._stmt_by_identifier(pk).with_for_update()).scalars().first()
         if obj is None:
             raise ChangeRefused(
                 f"This {_noun(view)} no longer exists: someone deleted it after you opened it. Nothing was saved."
             )
-        if versioned and seen is not None and obj.version != seen:
+        if versioned and obj.version != seen:
             raise conflict(view, session, obj, seen, data)
         before = audit.snapshot(obj)
         anyio.from_thread.run(view.on_model_change, data, obj, False, request)

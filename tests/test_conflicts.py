@@ -105,6 +105,21 @@ def test_a_version_that_is_not_a_number_is_a_conflict(client, login_as, db):
     assert response.status_code == 400 and fetch(db, Order, order.id).version == 1
 
 
+@pytest.mark.parametrize("version", [None, ""])
+def test_an_edit_that_does_not_say_its_version_is_refused(client, login_as, db, version):
+    """Unchecked, it would overwrite whatever was saved since: a hand-made or truncated form changes nothing."""
+    login_as(Role.admin)
+    order = factories.order(db, shipping_fee=Decimal("1.00"), notes="As it was")
+    form = {k: v for k, v in order_form(order, shipping_fee="7.00", notes="Typed in", version=version).items()
+            if v is not None}  # fmt: skip
+    response = client.post(f"/admin/order/edit/{order.id}", data=form)
+    assert response.status_code == 400
+    assert "did not say which version of this order it showed" in response.text
+    assert "Typed in" in response.text  # the input is kept
+    saved = fetch(db, Order, order.id)
+    assert (saved.version, saved.shipping_fee, saved.notes) == (1, Decimal("1.00"), "As it was")
+
+
 def test_delete_links_carry_the_version_shown(client, login_as, db):
     login_as(Role.admin)
     product = factories.product(db)

@@ -128,7 +128,7 @@ def test_edit(client, login_as, shop, db):
     login_as(Role.admin)
     product = shop["product"]
     form = {"sku": product.sku, "name": "Dune (paperback)", "category": product.category_id, "price": "9.90",
-            "cost": "5.00", "stock_quantity": "4", "reorder_level": "2", "is_active": "y"}
+            "cost": "5.00", "stock_quantity": "4", "reorder_level": "2", "is_active": "y", "version": "1"}
     response = client.post(f"/admin/product/edit/{product.id}", data=form)
     assert response.status_code == 302, response.text[-2000:]
     saved = fetch(db, Product, product.id)

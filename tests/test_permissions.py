@@ -70,7 +70,8 @@ def _creates(shop: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def _edits(shop: dict[str, Any]) -> dict[str, tuple[dict[str, str], str, Any]]:
-    """identity → (form posted to the seeded row, attribute that must change, its new value)."""
+    """identity → (form posted to the seeded row, attribute that must change, its new value); a versioned
+    row's form carries the version it shows, as the edit page's hidden field does."""
     rows, db = shop["rows"], shop["db"]
     with Session(db) as session:
         product = session.get(models.Product, rows["product"])
@@ -78,19 +79,22 @@ def _edits(shop: dict[str, Any]) -> dict[str, tuple[dict[str, str], str, Any]]:
         category = session.get(models.Category, rows["category"])
         colleague = session.get(StaffUser, rows["staff-user"])
         item = session.get(OrderItem, rows["order-item"])
+        order = session.get(Order, rows["order"])
     return {
-        "category": ({"name": "Renamed", "slug": category.slug, "is_active": "y"}, "name", "Renamed"),
+        "category": ({"name": "Renamed", "slug": category.slug, "is_active": "y", "version": str(category.version)},
+                     "name", "Renamed"),
         "product": ({"sku": product.sku, "name": "Renamed", "category": rows["category"], "price": "9.90",
-                     "cost": "5.00", "stock_quantity": "4", "reorder_level": "2", "is_active": "y"}, "name", "Renamed"),
+                     "cost": "5.00", "stock_quantity": "4", "reorder_level": "2", "is_active": "y",
+                     "version": str(product.version)}, "name", "Renamed"),
         "customer": ({"email": customer.email, "first_name": "Renamed", "last_name": customer.last_name,
-                      "country": customer.country}, "first_name", "Renamed"),
+                      "country": customer.country, "version": str(customer.version)}, "first_name", "Renamed"),
         "order": ({"number": "SO-FORGED", "customer": rows["customer"], "status": "paid",
-                   "placed_at": "2025-03-02 12:00:00", "discount_pct": "0", "shipping_fee": "1.00", "notes": "Renamed"},
-                  "notes", "Renamed"),
-        "order-item": ({"order": item.order_id, "product": item.product_id, "quantity": "5", "unit_price": "2.00"},
-                       "quantity", 5),
-        "staff-user": ({"email": colleague.email, "full_name": "Renamed", "role": "support", "is_active": "y"},
-                       "full_name", "Renamed"),
+                   "placed_at": "2025-03-02 12:00:00", "discount_pct": "0", "shipping_fee": "1.00", "notes": "Renamed",
+                   "version": str(order.version)}, "notes", "Renamed"),
+        "order-item": ({"order": item.order_id, "product": item.product_id, "quantity": "5", "unit_price": "2.00",
+                        "version": str(item.version)}, "quantity", 5),
+        "staff-user": ({"email": colleague.email, "full_name": "Renamed", "role": "support", "is_active": "y",
+                        "version": str(colleague.version)}, "full_name", "Renamed"),
         "saved-view": ({"view_identity": "order", "name": "Renamed", "query": "status=paid"}, "name", "Renamed"),
     }  # fmt: skip
 

@@ -95,7 +95,7 @@ def _state_changing_requests(db, staff: StaffUser) -> list[tuple[str, str, str, 
         ("logout", "POST", "/admin/logout", {}),
         ("log out everywhere", "POST", "/admin/logout-everywhere", {}),
         ("staff edit", "POST", f"/admin/staff-user/edit/{staff.id}",
-         {"email": staff.email, "full_name": "Changed", "role": "admin", "is_active": "y"}),
+         {"email": staff.email, "full_name": "Changed", "role": "admin", "is_active": "y", "version": str(staff.version)}),
     ]  # fmt: skip
 
 
