@@ -10,17 +10,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from admin_site import export, lookup, menu_cache, nothing_lost, saved_views, security
-from admin_site.admin import TEMPLATES, ShopAdmin, install_denial_logging
-from admin_site.auth import StaffAuthentication
-from admin_site.csrf import csrf_token
-from admin_site.database import database_answers, make_engine, make_session_factory, resolve_database_url
-from admin_site.middleware import RejectMalformedQuery
-from admin_site.permissions import RoleAuthorization
-from admin_site.query_links import QueryLinks
+from admin_site import nothing_lost
+from admin_site.auth.backend import StaffAuthentication
+from admin_site.auth.permissions import RoleAuthorization
+from admin_site.db.engine import database_answers, make_engine, make_session_factory, resolve_database_url
+from admin_site.export import routes as export
+from admin_site.lists import lookup, saved_views
+from admin_site.security import install as security
+from admin_site.security.csrf import csrf_token
+from admin_site.security.query_guard import RejectMalformedQuery
 from admin_site.settings import Settings
-from admin_site.url_cache import memoise_url_paths, memoised_template_url_for
-from admin_site.views import all_pages, all_views
+from admin_site.site import menu as menu_cache
+from admin_site.resources import TEMPLATES
+from admin_site.site.admin import ShopAdmin, install_denial_logging
+from admin_site.site.urls import QueryLinks, memoise_url_paths, memoised_template_url_for
+from admin_site.views.registry import all_pages, all_views
 
 
 def own_class(view: type) -> type:

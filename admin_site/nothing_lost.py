@@ -6,7 +6,8 @@ audit rows), actions (bulk work), history, audit, form_rules and check_rules.
 
 from __future__ import annotations
 
-from admin_site import actions, history
+from admin_site.audit import history
+from admin_site.forms import bulk_actions as actions
 
 
 def install(admin) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import Engine, create_engine, text
 
-from admin_site.cli import alembic_config
-from admin_site.embedded_db import EmbeddedPostgres
-from admin_site.seed import seed_shop
+from admin_site.db.embedded import EmbeddedPostgres
+from admin_site.ops.cli import alembic_config
+from admin_site.ops.seed import seed_shop
 
 DATABASE = "shop_bench"
 
@@ -46,7 +46,7 @@ def prepare(pgdata: Path, *, orders: int, customers: int, products: int, log=pri
                 log(f"database holds {counts['orders']:,} orders, not {orders:,}: emptying it")
                 with engine.begin() as conn:
                     conn.execute(text("TRUNCATE order_items, orders, customers, products, categories CASCADE"))
-            log(f"seeding {orders:,} orders, {customers:,} customers, {products:,} products with admin_site.seed …")
+            log(f"seeding {orders:,} orders, {customers:,} customers, {products:,} products with admin_site.ops.seed …")
             started = time.perf_counter()
             seed_shop(engine, customers=customers, products=products, orders=orders, progress=True)
             seeded = time.perf_counter() - started

@@ -127,8 +127,8 @@ def copy_seconds(app, url: str, repeat: int = 3) -> float:
     """PostgreSQL's floor: the export's own COPY statement, written to nowhere (median of runs)."""
     from starlette.requests import Request
 
-    from admin_site.export_query import export_statement
-    from admin_site.export_streams import EXPORT_SETTINGS, copy_sql
+    from admin_site.export.query import export_statement
+    from admin_site.export.streams import EXPORT_SETTINGS, copy_sql
 
     view = next(v for v in app.state.admin.views if getattr(v, "identity", None) == "order")
     request = Request({"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": [],

@@ -7,8 +7,8 @@ import argparse
 
 from sqlalchemy import create_engine
 
-from admin_site import serving
 from admin_site.app import create_app
+from admin_site.ops import serving
 from admin_site.settings import Settings
 from benchmarks.stock_sqladmin import create_stock_app
 

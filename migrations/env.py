@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import models
-from admin_site.database import resolve_database_url
+from admin_site.db.engine import resolve_database_url
 from admin_site.settings import Settings
 
 config = context.config

@@ -18,8 +18,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, text
 
 import models
-from admin_site.embedded_db import EmbeddedPostgres
-from admin_site.templating import ASYNC_TEMPLATES
+from admin_site.db.embedded import EmbeddedPostgres
+from admin_site.site.templating import ASYNC_TEMPLATES
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PGDATA = Path(os.environ.get("TEST_PGDATA", f"/var/tmp/admin-site-test-{os.getuid()}/pgdata"))
@@ -127,7 +127,7 @@ def app(settings: Settings, engine: Engine):
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from admin_site.passwords import hash_password
+    from admin_site.auth.passwords import hash_password
 
     return hash_password(PASSWORD)
 
@@ -170,7 +170,7 @@ def csrf_token_of(client) -> str:
 def _session_cookie(client) -> str | None:
     try:
         return client.cookies.get("admin_session")
-    except Exception:  # noqa: BLE001 - several cookies of that name: no cache
+    except Exception:
         return None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from models import Category, Customer, Order, OrderItem, OrderStatus, Product
 
 _seq = itertools.count(1)
-BASE_TIME = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+BASE_TIME = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _save(engine: Engine, *rows):

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from admin_site import audit
+from admin_site.audit import log as audit
 from models import AuditLog, Product, Role, StaffUser
 from tests import factories
 from tests.conftest import PASSWORD, login

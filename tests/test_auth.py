@@ -1,6 +1,6 @@
 """Login, logout and who may log in."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +11,7 @@ from tests.conftest import PASSWORD, login
 
 def test_login_sets_session_and_last_login(client, make_staff, db):
     staff = make_staff(Role.support)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     response = login(client, staff.email)
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin_site import actions
-from admin_site.refusals import ChangeRefused
+from admin_site.forms import bulk_actions as actions
+from admin_site.forms.refusals import ChangeRefused
 from models import AuditLog, Customer, Order, OrderStatus, Product, Role, StaffUser
 from tests import factories
 

@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from admin_site import serving
-from admin_site.cli import app
+from admin_site.ops import serving
+from admin_site.ops.cli import app
 from models import Customer, Order, OrderItem, Product, Role, StaffUser
 from tests.conftest import login
 

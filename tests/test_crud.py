@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from admin_site.views import all_views
+from admin_site.views.registry import all_views
 from models import AuditLog, Category, Customer, Order, OrderItem, Product, Role, StaffUser
 from tests import factories
 

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin_site.export_cells import csv_sql, timestamp_text
-from admin_site.export_query import ExportColumn, decorrelate
-from admin_site.spreadsheet_safety import neutralise_formula
-from admin_site.views import listing
+from admin_site.export.cells import csv_sql, timestamp_text
+from admin_site.export.query import ExportColumn, decorrelate
+from admin_site.export.spreadsheet_safety import neutralise_formula
+from admin_site.lists import query as listing
 from models import AuditLog, Order, OrderStatus, Role
 from tests import factories
 from tests.test_lists import listed_ids

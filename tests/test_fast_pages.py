@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from admin_site.views import listing
+from admin_site.lists import query as listing
 from models import OrderStatus, Role
 from tests import factories
 from tests.conftest import run_in_own_loop
@@ -154,7 +154,7 @@ def test_a_related_filter_lists_its_choices_only_for_a_small_table(app, db, monk
     from sqlalchemy import select, text
     from sqlalchemy.orm import Session
 
-    from admin_site.views import filters
+    from admin_site.lists import filters
     from models import Product
 
     for name in ("Kites", "Books", "Maps"):

@@ -12,8 +12,9 @@ from sqlalchemy import CheckConstraint, select
 from sqlalchemy.orm import Session
 
 import models
-from admin_site import check_rules, form_rules
-from admin_site.audit import snapshot
+from admin_site.audit.log import snapshot
+from admin_site.forms import check_rules
+from admin_site.forms import validators as form_rules
 from models import AuditLog, Customer, Order, OrderItem, OrderStatus, Product, Role
 from tests import factories
 

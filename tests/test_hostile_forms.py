@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from admin_site.views import all_views
+from admin_site.views.registry import all_views
 from models import AuditLog, Order, OrderStatus, Role
 from tests import factories
 

@@ -9,14 +9,23 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import (
-    Boolean, Date, DateTime, Enum, ForeignKey, Numeric, String, Text, event, func,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Numeric,
+    String,
+    Text,
+    event,
+    func,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from admin_site.app import create_app
-from admin_site.views import generated_view
-from admin_site.views.inference import infer_view
+from admin_site.inference import infer_view
+from admin_site.views.registry import generated_view
 from models import Role
 from tests.conftest import login
 

@@ -170,7 +170,7 @@ def test_list_runs_a_fixed_number_of_statements(client, login_as, db, engine):
 
 
 def test_big_related_filter_offers_an_ajax_look_up(client, login_as, orders, monkeypatch):
-    from admin_site.views import filters
+    from admin_site.lists import filters
 
     login_as(Role.viewer)
     monkeypatch.setattr(filters, "MAX_CHOICES", 1)  # two customers: "big" for this test

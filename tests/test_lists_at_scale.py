@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import select, text
 
-from admin_site.views import listing
-from admin_site.views.listing import search_clause
+from admin_site.lists import query as listing
+from admin_site.lists.query import search_clause
 from models import Customer, Order, OrderStatus, Product, Role
 from tests import factories
 from tests.test_lists import listed_ids
@@ -49,7 +49,7 @@ def test_default_orders_use_their_indexes(db):
 def test_status_and_date_filters_are_served_by_one_index(db):
     from starlette.datastructures import QueryParams
 
-    from admin_site.views.filters import build_filter
+    from admin_site.lists.filters import build_filter
 
     asked = QueryParams("status=paid&status=shipped&placed_at__gte=2025-03-01&placed_at__lte=2025-03-31")
     stmt = select(Order.id)

@@ -20,9 +20,19 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import models
-from admin_site import audit
-from admin_site.permissions import CREATE, DELETE, EDIT, EXPORT, MATRIX, OPERATIONS, VIEW, describe_grant, is_allowed
-from admin_site.views import all_pages, all_views
+from admin_site.audit import log as audit
+from admin_site.auth.permissions import (
+    CREATE,
+    DELETE,
+    EDIT,
+    EXPORT,
+    MATRIX,
+    OPERATIONS,
+    VIEW,
+    describe_grant,
+    is_allowed,
+)
+from admin_site.views.registry import all_pages, all_views
 from models import AuditLog, Customer, Order, OrderItem, Role, SavedView, StaffUser
 from tests import factories
 from tests.conftest import login
@@ -473,7 +483,7 @@ def test_role_is_read_from_the_database_on_every_request(client, make_staff, db)
 
 def test_denials_are_logged(client, login_as, db, caplog):
     staff = login_as(Role.viewer)
-    with caplog.at_level(logging.WARNING, logger="admin_site.admin"):
+    with caplog.at_level(logging.WARNING, logger="admin_site.site.admin"):
         assert client.post("/admin/order/create", data={"number": "SO-1"}).status_code == 403
     assert any("denied POST /admin/order/create" in r.getMessage() and str(staff.id) in r.getMessage()
                for r in caplog.records)  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from admin_site.query_links import QueryLinks
+from admin_site.site.urls import QueryLinks
 
 QUERIES = ["", "page=3", "status=paid&status=shipped&sortBy=name&sort=asc", "search=a%26b+c&page=2&x=",
            "q=%E2%82%AC+%2F&page=1", "a=1&a=2&b=3", "sortBy=<script>&sort=%22"]  # fmt: skip

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.exc import ProgrammingError
 from starlette.testclient import TestClient
 
-from admin_site.refusals import ChangeRefused
-from admin_site.views import all_views
+from admin_site.forms.refusals import ChangeRefused
+from admin_site.views.registry import all_views
 from models import Role
 from tests import factories
 from tests.conftest import login, sends_csrf_token
@@ -93,7 +93,7 @@ def test_a_crafted_error_parameter_is_not_shown(client, login_as, db):
 
 
 def test_a_delete_that_fails_for_another_reason_says_so_plainly(quiet_client, db, monkeypatch):
-    from admin_site import writes
+    from admin_site.forms import writes
 
     customer = factories.customer(db)
 
@@ -161,7 +161,7 @@ def test_malformed_details_and_edit_urls_never_500(client, login_as, db, identit
 def test_a_failed_save_shows_no_sql_on_the_form(client, login_as, db, monkeypatch):
     from sqlalchemy.exc import StatementError
 
-    from admin_site import writes
+    from admin_site.forms import writes
 
     login_as(Role.admin)
     customer = factories.customer(db)

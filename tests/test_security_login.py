@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from admin_site.app import create_app
-from admin_site.passwords import password_problem
+from admin_site.auth.passwords import password_problem
 from models import LoginAttempt, Role, StaffUser
 from tests.conftest import PASSWORD, login, sends_csrf_token
 
@@ -181,7 +181,7 @@ def test_staff_form_applies_the_policy(client, login_as, make_staff, db):
 def test_cli_helper_applies_the_policy(db):
     import typer
 
-    from admin_site.cli import add_staff
+    from admin_site.ops.cli import add_staff
 
     with pytest.raises(typer.BadParameter, match="at least 10 characters"):
         add_staff(db, "weak@shop.example", "short-1", Role.viewer)

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
-from admin_site import session_policy
 from admin_site.app import create_app
-from admin_site.safe_redirect import safe_next
+from admin_site.auth import sessions as session_policy
+from admin_site.security.redirects import safe_next
 from models import Role, StaffUser
 from tests.conftest import PASSWORD, login, sends_csrf_token
 

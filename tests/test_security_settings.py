@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from admin_site.app import create_app
-from admin_site.database import make_engine
+from admin_site.db.engine import make_engine
 from admin_site.settings import DEVELOPMENT_SECRET_KEY, ConfigurationError, Settings
 from models import Role, StaffUser
 from tests.conftest import PASSWORD, csrf_token_of, login

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from admin_site.spreadsheet_safety import neutralise_formula
+from admin_site.export.spreadsheet_safety import neutralise_formula
 from models import Role
 from tests import factories
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin_site import audit
 from admin_site.app import create_app
-from admin_site.permissions import EDIT, MATRIX, VIEW
-from admin_site.staff_rules import StaffChangeRefused, check_staff_change
+from admin_site.audit import log as audit
+from admin_site.auth.permissions import EDIT, MATRIX, VIEW
+from admin_site.auth.staff_rules import StaffChangeRefused, check_staff_change
 from models import AuditLog, Role, StaffUser
 from tests.conftest import PASSWORD, login
 

@@ -10,8 +10,8 @@ from sqladmin.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.routing import NoMatchFound, Route, Router
 
-from admin_site.templating import ShopTemplates
-from admin_site.url_cache import memoise_url_paths, memoised_template_url_for
+from admin_site.site.templating import ShopTemplates
+from admin_site.site.urls import memoise_url_paths, memoised_template_url_for
 from tests.conftest import run_in_own_loop
 
 
@@ -41,7 +41,7 @@ def test_a_call_returning_a_coroutine_is_never_taken_for_true(caplog):
         return False
 
     shop = templates({"page.html": "[{% if allowed() %}Delete{% endif %}]"})
-    with caplog.at_level(logging.WARNING, logger="admin_site.templating"):
+    with caplog.at_level(logging.WARNING, logger="admin_site.site.templating"):
         assert render(shop, "page.html", allowed=allowed) == "[]"  # rendered again, awaiting it
     assert "page.html" in shop._needs_async and "awaits" in caplog.text
     assert render(shop, "page.html", allowed=allowed) == "[]"  # from then on straight to async mode
@@ -53,7 +53,7 @@ def test_templates_known_to_await_go_straight_to_async_mode(caplog):
     async def value() -> str:
         return "awaited"
 
-    with caplog.at_level(logging.WARNING, logger="admin_site.templating"):
+    with caplog.at_level(logging.WARNING, logger="admin_site.site.templating"):
         assert render(shop, "sqladmin/details.html", value=value) == "awaited"
     assert not caplog.records  # no synchronous attempt first
 

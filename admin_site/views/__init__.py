@@ -1,34 +1,5 @@
-"""Every model gets a view: the shop's declared ones, and an inferred one for any other model.
+"""The admin's views: ShopView and its inferred defaults, the shop's declared views, custom pages.
 
-Pages that are not about one model (the permission matrix, one's own password) come from `all_pages`.
+`registry.all_views()` gives one view per mapped model; nothing is imported here, so importing a
+module of this package never loads every view.
 """
-
-from __future__ import annotations
-
-from sqladmin import BaseView
-
-from admin_site.views.account import AccountPage
-from admin_site.views.base import ShopView
-from admin_site.views.permissions_page import PermissionsPage
-from admin_site.views.security import SECURITY_VIEWS
-from admin_site.views.shop import SHOP_VIEWS
-from models import Base
-
-
-def generated_view(model: type) -> type[ShopView]:
-    """A view with nothing declared: every option comes from the model."""
-    return type(f"{model.__name__}Admin", (ShopView,), {}, model=model)
-
-
-def all_views(base: type = Base) -> list[type[ShopView]]:
-    declared = {view.model for view in [*SHOP_VIEWS, *SECURITY_VIEWS]}
-    extra = [
-        generated_view(mapper.class_)
-        for mapper in sorted(base.registry.mappers, key=lambda m: m.class_.__name__)
-        if mapper.class_ not in declared
-    ]
-    return [*SHOP_VIEWS, *SECURITY_VIEWS, *extra]
-
-
-def all_pages() -> list[type[BaseView]]:
-    return [PermissionsPage, AccountPage]

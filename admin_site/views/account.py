@@ -10,8 +10,8 @@ from sqladmin.flash import Flash
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from admin_site import session_policy
-from admin_site.own_password import change_own_password
+from admin_site.auth import sessions as session_policy
+from admin_site.auth.own_password import change_own_password
 
 log = logging.getLogger(__name__)
 

@@ -23,14 +23,16 @@ from starlette.requests import Request
 from wtforms import HiddenField
 from wtforms.fields.core import UnboundField
 
-from admin_site import saved_views, writes
-from admin_site.constraint_messages import ConstraintProblem, describe
-from admin_site.form_rules import ConstraintAwareConverter
-from admin_site.refusals import ChangeRefused, Conflict
-from admin_site.views import list_rows, listing
-from admin_site.views.fast_urls import FastUrls
-from admin_site.views.filters import ListFilter, build_filter
-from admin_site.views.inference import InferredView
+from admin_site.forms import writes
+from admin_site.forms.constraint_messages import ConstraintProblem, describe
+from admin_site.forms.refusals import ChangeRefused, Conflict
+from admin_site.forms.validators import ConstraintAwareConverter
+from admin_site.inference import InferredView
+from admin_site.lists import query as listing
+from admin_site.lists import rows as list_rows
+from admin_site.lists import saved_views
+from admin_site.lists.filters import ListFilter, build_filter
+from admin_site.site.urls import FastUrls
 from admin_site.views.view_defaults import ShopViewMeta, attribute_names
 
 ROW_LISTS = (QuerySelectField, QuerySelectMultipleField)

@@ -8,7 +8,7 @@ from sqladmin import BaseView, ModelView, expose
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin_site.permissions import MATRIX, describe_grant
+from admin_site.auth.permissions import MATRIX, describe_grant
 from models.staff import Role
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -10,13 +10,13 @@ from sqlalchemy.orm import object_session
 from starlette.requests import Request
 from wtforms import PasswordField, validators
 
-from admin_site import audit_choices
-from admin_site.actions import bulk_action
-from admin_site.history import changes_html
-from admin_site.passwords import hash_password, password_problem
-from admin_site.staff_rules import StaffChangeRefused, check_staff_change
+from admin_site.audit import choices as audit_choices
+from admin_site.audit.history import changes_html
+from admin_site.auth.passwords import hash_password, password_problem
+from admin_site.auth.staff_rules import StaffChangeRefused, check_staff_change
+from admin_site.forms.bulk_actions import bulk_action
+from admin_site.lists.filters import ChoiceFilter
 from admin_site.views.base import ShopView
-from admin_site.views.filters import ChoiceFilter
 from models import AuditLog, Category, Customer, Order, OrderItem, OrderStatus, Product, Role, StaffUser
 
 
@@ -90,7 +90,7 @@ class OrderAdmin(ShopView, model=Order):
     def mark_shipped(self, order: Order, request: Request) -> str | None:
         if order.status != OrderStatus.paid:
             return "not paid"
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if order.placed_at > now:
             return "placed in the future"  # shipped_at >= placed_at would refuse the whole batch
         order.status, order.shipped_at = OrderStatus.shipped, now

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqladmin.models import ModelViewMeta
 
-from admin_site.views.inference import InferredView, humanise, infer_view
+from admin_site.inference import InferredView, infer_view
+from admin_site.naming import humanise
 
 CATEGORY_ICONS = {
     "Catalog": "fa-solid fa-boxes-stacked",

@@ -1,0 +1,26 @@
+"""The values the audit log's `entity` and `action` filters offer: what the admin writes there."""
+
+from __future__ import annotations
+
+from sqladmin.helpers import slugify_class_name
+
+from admin_site.audit import log as audit
+from admin_site.naming import humanise
+from models import Base
+
+
+def entities() -> list[tuple[str, str]]:
+    """Every model's view identity (SQLAdmin's slug of the class name), as the admin records it."""
+    names = sorted(slugify_class_name(m.class_.__name__) for m in Base.registry.mappers)
+    return [(name, humanise(name.replace("-", "_"))) for name in names]
+
+
+def actions(*views: type) -> list[tuple[str, str]]:
+    """The standard actions, then the bulk actions the given view classes declare (their slugs)."""
+    slugs = [audit.CREATE, audit.UPDATE, audit.DELETE, audit.LOGIN, audit.LOGIN_FAILED, audit.DENIED, audit.EXPORT]
+    for view in views:
+        for name in dir(view):
+            spec = getattr(getattr(view, name, None), "_bulk_action", None)
+            if spec is not None and spec.slug not in slugs:
+                slugs.append(spec.slug)
+    return [(slug, humanise(slug)) for slug in slugs]

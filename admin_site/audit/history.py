@@ -1,0 +1,133 @@
+"""A record's history (like Django admin's): its audit entries, newest first, field by field.
+
+GET /admin/{identity}/history/{pk}: whoever may view the record may read its history. A deleted
+record's history stays readable (its last entry says who deleted it and what it held).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from markupsafe import Markup, escape
+from sqladmin.authentication import login_required
+from sqladmin.authorization import Action
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from admin_site.audit import log as audit
+from admin_site.naming import humanise
+
+TEMPLATE = "shop/history.html"
+ACTION_WORDS = {audit.CREATE: "Created", audit.UPDATE: "Changed", audit.DELETE: "Deleted"}
+
+
+def action_word(action: str) -> str:
+    return ACTION_WORDS.get(action, humanise(action))
+
+
+def show(value: Any) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return str(value)
+
+
+def field_changes(view, changes: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """(label, before, after) for each field of an entry's `changes` in the {"before", "after"} shape."""
+    rows = []
+    for name, change in (changes or {}).items():
+        labels = getattr(view, "_column_labels", {}) if view is not None else {}
+        label = labels.get(name) or labels.get(name.removesuffix("_id")) or humanise(name)
+        if isinstance(change, dict) and set(change) <= {"before", "after"}:
+            rows.append((label, show(change.get("before")), show(change.get("after"))))
+        else:
+            rows.append((label, "", show(change)))
+    return rows
+
+
+def changes_html(view, changes: dict[str, Any] | None) -> Markup:
+    """An audit entry's changes as a small table (the audit log's details page)."""
+    rows = field_changes(view, changes)
+    if not rows:
+        return Markup("")
+    body = "".join(
+        f"<tr><td>{escape(label)}</td><td>{escape(before)}</td><td>{escape(after)}</td></tr>"
+        for label, before, after in rows
+    )
+    return Markup(
+        '<table class="table table-sm mb-0 audit-changes"><thead><tr><th>Field</th><th>Before</th>'
+        f"<th>After</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+class HistoryRoute:
+    def __init__(self, admin) -> None:
+        self._admin_ref = admin  # what sqladmin's login_required looks for
+
+    @login_required
+    async def history(self, request: Request) -> Response:
+        admin = self._admin_ref
+        view = admin._find_model_view(request.path_params["identity"])
+        if not view.is_accessible(request) or not view.has_permission(request, Action.DETAILS):
+            raise HTTPException(status_code=403)
+        if not getattr(view, "show_history", False):
+            raise HTTPException(status_code=404)
+        pk = request.path_params["pk"]
+
+        def load():
+            with view.session_maker() as session:
+                row = session.execute(view._stmt_by_identifier(pk)).scalars().first()
+                return (
+                    (str(row) if row is not None else None),
+                    row is not None,
+                    audit.history(session, view.identity, pk),
+                )
+
+        label, exists, entries = await anyio.to_thread.run_sync(load)
+        if not exists and not entries:
+            raise HTTPException(status_code=404)
+        context = {
+            "model_view": view,
+            "title": f"History of {view.name.lower()} {label or pk}",
+            "record_label": label or f"#{pk}",
+            "exists": exists,
+            "pk": pk,
+            "entries": [
+                {"entry": e, "action": action_word(e.action), "fields": field_changes(view, e.changes)} for e in entries
+            ],
+        }
+        return await admin.templates.TemplateResponse(request, TEMPLATE, context)
+
+
+async def recent_actions(admin, staff_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    """The home page's "your recent actions": each with a link to the record's history when it has one."""
+
+    def load():
+        with admin.session_maker() as session:
+            return audit.recent_for(session, staff_id, limit)
+
+    entries = await anyio.to_thread.run_sync(load)
+    views = {v.identity: v for v in admin.views if getattr(v, "show_history", False)}
+    return [
+        {
+            "entry": e,
+            "action": action_word(e.action),
+            "what": f"{views[e.entity].name} {e.entity_pk}" if e.entity in views else (e.entity or ""),
+            "history": (e.entity, e.entity_pk)
+            if e.entity in views and e.entity_pk and e.action not in audit.NOT_CHANGES
+            else None,
+        }
+        for e in entries
+    ]
+
+
+def install(admin) -> None:
+    admin.admin.router.routes.append(
+        Route("/{identity}/history/{pk}", HistoryRoute(admin).history, methods=["GET"], name="history")
+    )

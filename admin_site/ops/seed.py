@@ -1,0 +1,332 @@
+"""Deterministic demo data for the shop, bulk-loaded with COPY so a million orders take minutes.
+
+Rows are drawn column-wise per chunk (one `rng.choices(k=n)` per column) and streamed to the
+server as COPY text in chunks, so memory stays flat however many orders are asked for. The
+whole seed is one transaction: a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from itertools import accumulate, islice
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from psycopg2.extensions import cursor as Cursor
+
+CHUNK_ROWS = 50_000
+DAY = 86_400
+BASE = datetime(2024, 1, 1, tzinfo=UTC)  # orders are placed in the two years from here;
+HISTORY_DAYS = 730  # customers and products are created in the two years before it,
+ORDER_DAYS = 730  # so before any seeded order that points at them.
+NULL = r"\N"
+TABLES = ("categories", "products", "customers", "orders", "order_items")
+
+# Top-level category -> child category -> nouns of the products sold in it.
+CATEGORY_TREE: dict[str, dict[str, tuple[str, ...]]] = {
+    "Electronics": {"Phones & Tablets": ("Smartphone", "Tablet", "Phone Case"),
+                    "Computers": ("Laptop", "Keyboard", "Monitor"), "Audio": ("Headphones", "Speaker", "Earbuds")},
+    "Clothing": {"Men's Clothing": ("Shirt", "Jacket", "Chinos"), "Women's Clothing": ("Dress", "Blouse", "Cardigan"),
+                 "Shoes": ("Sneakers", "Boots", "Sandals")},
+    "Home & Kitchen": {"Cookware": ("Frying Pan", "Saucepan", "Dutch Oven"),
+                       "Furniture": ("Desk Chair", "Bookshelf", "Side Table"),
+                       "Bedding": ("Duvet", "Pillow", "Sheet Set")},
+    "Sports & Outdoors": {"Fitness": ("Yoga Mat", "Dumbbell Set", "Kettlebell"),
+                          "Cycling": ("Bike Helmet", "Bike Light", "Water Bottle"),
+                          "Camping": ("Tent", "Sleeping Bag", "Camping Stove")},
+    "Books": {"Fiction": ("Novel", "Thriller", "Short Stories"),
+              "Non-Fiction": ("Cookbook", "Biography", "Travel Guide"),
+              "Children's Books": ("Picture Book", "Activity Book", "Bedtime Stories")},
+    "Beauty": {"Skincare": ("Face Cream", "Serum", "Cleanser"), "Makeup": ("Lipstick", "Mascara", "Foundation"),
+               "Fragrance": ("Eau de Parfum", "Body Mist", "Eau de Toilette")},
+}
+LEAF_NOUNS = {leaf: nouns for children in CATEGORY_TREE.values() for leaf, nouns in children.items()}
+GENERIC_NOUNS = ("Gift Set", "Bundle", "Accessory", "Starter Kit")  # for categories someone else made
+ADJECTIVES = ("Classic", "Premium", "Essential", "Compact", "Deluxe", "Eco", "Pro", "Everyday",
+              "Vintage", "Ultra", "Smart", "Organic", "Lightweight", "Heritage")
+DESCRIPTIONS = ("A {name} built to last, with a two-year warranty.",
+                "Our best-selling {name}: customers love it for everyday use.",
+                "The {name} in a new, more sustainable edition.")
+FIRST_NAMES = ("James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "David",
+               "Elizabeth", "William", "Sarah", "Lukas", "Emma", "Mateo", "Sofía", "Noah", "Zoë", "Liam",
+               "Olivia", "José", "Chloé", "Arjun", "Priya", "Wei", "Yuki", "Ahmed", "Fatima")
+LAST_NAMES = ("Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Wilson",
+              "Taylor", "O'Brien", "Müller", "Schmidt", "Dubois", "Rossi", "Kowalski", "Nguyen", "Kim",
+              "Patel", "Singh", "Jansen", "Larsen", "Novák", "Fernández", "Chen")
+COUNTRIES = ("US", "GB", "DE", "FR", "NL", "ES", "IT", "PL", "SE", "CA", "AU", "IE", "BE", "AT", "DK")
+COUNTRY_WEIGHTS = (30, 14, 12, 9, 6, 5, 5, 4, 3, 4, 3, 2, 1, 1, 1)
+
+STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
+STATUS_CUM = tuple(accumulate((6, 10, 14, 58, 8, 4)))
+SHIPPED_STATUSES = frozenset({"shipped", "delivered", "refunded"})
+DISCOUNTS, DISCOUNT_CUM = ("0.00", "5.00", "10.00", "15.00"), tuple(accumulate((84, 8, 5, 3)))
+SHIPPING_FEES, SHIPPING_CUM = ("0.00", "4.95", "7.50", "12.00"), tuple(accumulate((35, 40, 20, 5)))
+NOTES = ("Leave at the front door.", "Gift wrap, please.", "Call before delivery.",
+         "Deliver to the neighbour\nat number 12 if nobody is home.")
+ITEM_COUNTS, ITEM_COUNT_CUM = (1, 2, 3, 4, 5), tuple(accumulate((16, 22, 26, 20, 16)))  # average ~3
+QUANTITIES, QUANTITY_CUM = ("1", "2", "3", "4", "5", "10"), tuple(accumulate((72, 15, 6, 3, 3, 1)))
+
+
+@dataclass(frozen=True)
+class SeedCounts:
+    categories: int
+    products: int
+    customers: int
+    orders: int
+    order_items: int
+
+
+def copy_text(value: str) -> str:
+    """Escape a value for COPY's text format, where backslash, tab and line breaks are special."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+NOTE_CELLS = tuple(copy_text(note) for note in NOTES) + (NULL,)
+NOTE_CUM = tuple(accumulate((1,) * len(NOTES) + (36,)))  # ~10% of orders carry a note
+
+
+def _slug(value: str, sep: str = "-") -> str:
+    """ASCII-only slug: emails and slugs must not depend on accents or apostrophes in a name."""
+    ascii_ = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", sep, ascii_.replace("'", "")).strip(sep)
+
+
+@cache
+def _clock() -> tuple[list[str], list[str]]:
+    """Day and time-of-day strings, so a timestamp cell is two list look-ups, not a strftime."""
+    start = BASE - timedelta(days=HISTORY_DAYS)
+    days = [f"{start + timedelta(days=d):%Y-%m-%d} " for d in range(HISTORY_DAYS + ORDER_DAYS + 10)]
+    times = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00" for s in range(DAY)]
+    return days, times
+
+
+def _timestamp(second: int) -> str:
+    """A timestamptz cell `second` seconds after BASE - HISTORY_DAYS."""
+    days, times = _clock()
+    return days[second // DAY] + times[second % DAY]
+
+
+class _ChunkReader:
+    """File-like view of an iterator of text chunks: copy_expert pulls one chunk per read()."""
+
+    def __init__(self, chunks: Iterable[str]) -> None:
+        self._chunks = iter(chunks)
+
+    def read(self, size: int = -1) -> str:
+        return next(self._chunks, "")  # "" tells psycopg2 the data is over
+
+
+def _copy(cur: Cursor, table: str, columns: str, chunks: Iterable[str]) -> int:
+    """COPY the chunks into `table`; return how many rows the server took."""
+    cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", _ChunkReader(c for c in chunks if c))
+    return cur.rowcount
+
+
+def _chunked(rows: Iterable[str]) -> Iterator[str]:
+    """Join rows into CHUNK_ROWS-row strings: few large writes, memory bounded by one chunk."""
+    rows = iter(rows)
+    while chunk := "".join(islice(rows, CHUNK_ROWS)):
+        yield chunk
+
+
+def _scalar(cur: Cursor, sql: str, params: Sequence[object] = ()) -> int:
+    cur.execute(sql, params)
+    return cur.fetchone()[0]
+
+
+def _next_id(cur: Cursor, table: str, code_column: str | None = None, prefix: str = "") -> int:
+    """First free id, also past any code like 'SO-0000042' typed in by hand: codes derive from ids."""
+    last = _scalar(cur, f"SELECT coalesce(max(id), 0) FROM {table}")
+    if code_column:
+        last = max(last, _scalar(cur, f"SELECT coalesce(max(substr({code_column}, %s)::int), 0) FROM {table} "
+                                      f"WHERE {code_column} ~ %s", (len(prefix) + 1, f"^{prefix}[0-9]{{1,9}}$")))
+    return last + 1
+
+
+def _seed_categories(cur: Cursor) -> int:
+    """The fixed tree, only into an empty table: existing categories are someone's real catalog."""
+    if _scalar(cur, "SELECT count(*) FROM categories"):
+        return 0
+    rows, next_id = [], _next_id(cur, "categories")
+    for top, children in CATEGORY_TREE.items():
+        top_id = next_id
+        for name, parent in [(top, NULL)] + [(child, str(top_id)) for child in children]:
+            rows.append(f"{next_id}\t{copy_text(name)}\t{_slug(name)}\t{parent}\tt\n")
+            next_id += 1
+    return _copy(cur, "categories", "id, name, slug, parent_id, is_active", ["".join(rows)])
+
+
+def _leaf_categories(cur: Cursor) -> list[tuple[int, tuple[str, ...]]]:
+    """Categories without children (all, should there be none), with the nouns to name products by."""
+    cur.execute("SELECT id, name, NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent_id = c.id) "
+                "FROM categories c ORDER BY id")
+    rows = cur.fetchall()
+    return [(cid, LEAF_NOUNS.get(name, GENERIC_NOUNS)) for cid, name, _ in [r for r in rows if r[2]] or rows]
+
+
+def _product_rows(rng: random.Random, first_id: int, count: int,
+                  leaves: Sequence[tuple[int, tuple[str, ...]]], prices: list[str]) -> Iterator[str]:
+    """Products in leaf categories; appends each price to `prices`, so order lines can charge it."""
+    for pid in range(first_id, first_id + count):
+        category_id, nouns = rng.choice(leaves)
+        name = f"{rng.choice(ADJECTIVES)} {rng.choice(nouns)}"
+        cents = int(math.exp(rng.uniform(0.7, 6.2))) * 100 + rng.choice((99, 95, 49, 0))  # 2.00 to ~492.99
+        cost = int(cents * rng.uniform(0.3, 0.8))
+        reorder = rng.randint(5, 40)
+        stock = rng.randint(0, reorder) if rng.random() < 0.12 else rng.randint(reorder + 1, 500)  # ~12% low
+        description = NULL if rng.random() < 0.3 else copy_text(rng.choice(DESCRIPTIONS).format(name=name.lower()))
+        created = rng.randrange(HISTORY_DAYS * DAY - DAY)
+        updated = rng.randrange(created, HISTORY_DAYS * DAY)
+        active = "t" if rng.random() < 0.95 else "f"
+        price = f"{cents // 100}.{cents % 100:02d}"
+        prices.append(price)
+        yield (f"{pid}\tSKU-{pid:06d}\t{copy_text(name)}\t{description}\t{category_id}\t{price}\t"
+               f"{cost // 100}.{cost % 100:02d}\t{stock}\t{reorder}\t{active}\t"
+               f"{_timestamp(created)}\t{_timestamp(updated)}\n")
+
+
+def _customer_rows(rng: random.Random, first_id: int, count: int) -> Iterator[str]:
+    """Customers; the id in the email keeps it unique however often the names repeat."""
+    for cid in range(first_id, first_id + count):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"{_slug(first, '')}.{_slug(last, '')}{cid}@example.com"
+        phone = NULL if rng.random() < 0.15 else (
+            f"+{rng.randint(1, 99)} {rng.randint(100, 999)} {rng.randint(1000000, 9999999)}")
+        country = rng.choices(COUNTRIES, COUNTRY_WEIGHTS)[0]
+        blocked = "t" if rng.random() < 0.02 else "f"
+        yield (f"{cid}\t{email}\t{copy_text(first)}\t{copy_text(last)}\t{phone}\t{country}\t{blocked}\t"
+               f"{_timestamp(rng.randrange(HISTORY_DAYS * DAY))}\n")
+
+
+def _order_chunks(rng: random.Random, first_id: int, count: int, customer_ids: Sequence[int],
+                  tick: Callable[[int], object]) -> Iterator[str]:
+    """Orders, column by column: one choices() call per column and chunk keeps per-row work tiny."""
+    days, times = _clock()
+    placed_range = range(HISTORY_DAYS * DAY, (HISTORY_DAYS + ORDER_DAYS) * DAY)
+    delay_range = range(2 * 3600, 6 * DAY)  # placed to shipped: 2 hours to 6 days
+    for start in range(first_id, first_id + count, CHUNK_ROWS):
+        n = min(CHUNK_ROWS, first_id + count - start)
+        rows = []
+        for oid, customer, status, placed, delay, discount, fee, note in zip(
+            range(start, start + n),
+            rng.choices(customer_ids, k=n),
+            rng.choices(STATUSES, cum_weights=STATUS_CUM, k=n),
+            rng.choices(placed_range, k=n),
+            rng.choices(delay_range, k=n),
+            rng.choices(DISCOUNTS, cum_weights=DISCOUNT_CUM, k=n),
+            rng.choices(SHIPPING_FEES, cum_weights=SHIPPING_CUM, k=n),
+            rng.choices(NOTE_CELLS, cum_weights=NOTE_CUM, k=n),
+        ):
+            shipped = NULL
+            if status in SHIPPED_STATUSES:
+                shipped = days[(placed + delay) // DAY] + times[(placed + delay) % DAY]
+            placed_at = days[placed // DAY] + times[placed % DAY]
+            rows.append("%d\tSO-%07d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n" % (
+                oid, oid, customer, status, placed_at, shipped, discount, fee, note))
+        yield "".join(rows)
+        tick(n)
+
+
+def _item_chunks(rng: random.Random, first_order_id: int, orders: int, first_item_id: int,
+                 product_ids: Sequence[int], prices: Sequence[str], tick: Callable[[int], object]) -> Iterator[str]:
+    """1-5 distinct products per order, popular products more often, charged at the product's price."""
+    pool = range(len(product_ids))
+    popularity = list(accumulate(rng.paretovariate(1.5) for _ in pool))
+    item_id = first_item_id
+    for start in range(first_order_id, first_order_id + orders, CHUNK_ROWS):
+        n = min(CHUNK_ROWS, first_order_id + orders - start)
+        counts = [min(c, len(pool)) for c in rng.choices(ITEM_COUNTS, cum_weights=ITEM_COUNT_CUM, k=n)]
+        picks = rng.choices(pool, cum_weights=popularity, k=sum(counts))
+        quantities = rng.choices(QUANTITIES, cum_weights=QUANTITY_CUM, k=len(picks))
+        rows, pos = [], 0
+        for order_id, c in zip(range(start, start + n), counts):
+            chosen = picks[pos:pos + c]
+            if c > 1 and len(set(chosen)) < c:  # unique(order_id, product_id): redraw the rare repeat
+                chosen = rng.sample(pool, c)
+            for p in chosen:
+                rows.append("%d\t%d\t%d\t%s\t%s\n" % (item_id, order_id, product_ids[p], quantities[pos], prices[p]))
+                item_id += 1
+                pos += 1
+        yield "".join(rows)
+        tick(n)
+
+
+def seed_shop(engine: Engine, *, customers: int, products: int, orders: int,
+              random_seed: int = 42, progress: bool = False) -> SeedCounts:
+    """Append demo rows; returns how many rows of each kind were inserted."""
+    for what, n in (("customers", customers), ("products", products), ("orders", orders)):
+        if n < 0:
+            raise ValueError(f"{what} must be 0 or more, not {n}")
+    raw = engine.raw_connection()
+    dbapi = raw.driver_connection
+    autocommit = dbapi.autocommit
+    dbapi.autocommit = False  # one transaction, even on an AUTOCOMMIT engine
+    try:
+        with raw.cursor() as cur:
+            counts = _seed(cur, random.Random(random_seed), customers, products, orders, progress)
+        raw.commit()
+        return counts
+    except BaseException:
+        raw.rollback()
+        raise
+    finally:
+        dbapi.autocommit = autocommit
+        raw.close()
+
+
+def _seed(cur: Cursor, rng: random.Random, customers: int, products: int, orders: int, progress: bool) -> SeedCounts:
+    # Writers wait (readers do not), so max(id) cannot move under us and two seeds run one after the other.
+    cur.execute(f"LOCK TABLE {', '.join(TABLES)} IN SHARE ROW EXCLUSIVE MODE")
+    product_ids: list[int] = []
+    prices: list[str] = []
+    customer_ids: list[int] = []
+    if orders:
+        cur.execute("SELECT id, price::text FROM products ORDER BY id")
+        for pid, price in cur.fetchall():
+            product_ids.append(pid)
+            prices.append(price)
+        cur.execute("SELECT id FROM customers ORDER BY id")
+        customer_ids = [cid for (cid,) in cur.fetchall()]
+        if not customer_ids and not customers:
+            raise ValueError("cannot seed orders: there are no customers; ask for customers > 0")
+        if not product_ids and not products:
+            raise ValueError("cannot seed orders: there are no products; ask for products > 0")
+
+    n_categories = _seed_categories(cur)
+    first_product = _next_id(cur, "products", "sku", "SKU-")
+    leaves = _leaf_categories(cur) if products else []
+    n_products = _copy(cur, "products", "id, sku, name, description, category_id, price, cost, stock_quantity, "
+                       "reorder_level, is_active, created_at, updated_at",
+                       _chunked(_product_rows(rng, first_product, products, leaves, prices)))
+    product_ids.extend(range(first_product, first_product + n_products))
+
+    first_customer = _next_id(cur, "customers")
+    n_customers = _copy(cur, "customers", "id, email, first_name, last_name, phone, country, is_blocked, "
+                        "created_at", _chunked(_customer_rows(rng, first_customer, customers)))
+    customer_ids.extend(range(first_customer, first_customer + n_customers))
+
+    first_order, first_item = _next_id(cur, "orders", "number", "SO-"), _next_id(cur, "order_items")
+    with tqdm(total=orders, desc="orders", unit="order", disable=not progress) as bar:
+        n_orders = _copy(cur, "orders", "id, number, customer_id, status, placed_at, shipped_at, discount_pct, "
+                         "shipping_fee, notes", _order_chunks(rng, first_order, orders, customer_ids, bar.update))
+    with tqdm(total=orders, desc="order items", unit="order", disable=not progress) as bar:
+        n_items = _copy(cur, "order_items", "id, order_id, product_id, quantity, unit_price",
+                        _item_chunks(rng, first_order, orders, first_item, product_ids, prices, bar.update))
+
+    counts = SeedCounts(n_categories, n_products, n_customers, n_orders, n_items)
+    touched = [table for table, n in zip(TABLES, (n_categories, n_products, n_customers, n_orders, n_items)) if n]
+    for table in touched:  # COPY wrote explicit ids: move each id sequence past them
+        cur.execute(f"SELECT setval(pg_get_serial_sequence(%s, 'id'), max(id)) FROM {table}", (table,))
+    if touched:  # fresh statistics, so query plans and estimated counts fit the new size at once
+        cur.execute(f"ANALYZE {', '.join(touched)}")
+    return counts
