@@ -1,4 +1,10 @@
-"""The app factory: Starlette app, /healthz, and SQLAdmin mounted at /admin."""
+"""The app factory: /healthz, and the admin mounted at /admin.
+
+    browser → SecurityHeaders (CSP + nonce, framing, no-store) → RejectMalformedQuery → routes;
+    /admin: session → CSRF → the route table (admin_site/routes.py), each route guarded.
+
+An unexpected error is the plain 500 page (security/errors.py), inside /admin and outside it.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +14,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
-from admin_site import nothing_lost
 from admin_site.auth.backend import StaffAuthentication
 from admin_site.auth.permissions import RoleAuthorization
 from admin_site.db.engine import database_answers, make_engine, make_session_factory, resolve_database_url
-from admin_site.export import routes as export
-from admin_site.lists import lookup, saved_views
-from admin_site.security import install as security
-from admin_site.security.csrf import csrf_token
+from admin_site.resources import TEMPLATES
+from admin_site.routes import route_table, static_mounts
+from admin_site.security.errors import server_error
+from admin_site.security.headers import SecurityHeaders
 from admin_site.security.query_guard import RejectMalformedQuery
 from admin_site.settings import Settings
-from admin_site.site import menu as menu_cache
-from admin_site.resources import TEMPLATES
-from admin_site.site.admin import ShopAdmin, install_denial_logging
-from admin_site.site.urls import QueryLinks, memoise_url_paths, memoised_template_url_for
+from admin_site.site.admin import ShopAdmin
+from admin_site.site.urls import CachedRouter
 from admin_site.views.registry import all_pages, all_views
 
 
@@ -52,31 +55,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return RedirectResponse("/admin/")
 
     app = Starlette(
-        routes=[Route("/healthz", healthz), Route("/", root)],
-        middleware=[Middleware(RejectMalformedQuery)],
+        middleware=[Middleware(SecurityHeaders, https=settings.https_only), Middleware(RejectMalformedQuery)],
+        exception_handlers={Exception: server_error},
     )
+    authentication = StaffAuthentication(settings, session_factory)
     admin = ShopAdmin(
         app,
         session_maker=session_factory,
         title="Shop back-office",
         templates_dir=str(TEMPLATES),
-        authentication_backend=StaffAuthentication(settings, session_factory),
+        authentication_backend=authentication,
         authorization_backend=RoleAuthorization(),
+        reload_templates=settings.environment == "development",  # else no stat() per template per page
     )
     for view in [*all_views(), *all_pages()]:
         admin.add_view(own_class(view))
-    install_denial_logging(admin)
-    admin.templates.env.globals["csrf_token"] = csrf_token
-    admin.templates.env.globals["query_links"] = QueryLinks.of  # this page's URL with parameters changed
-    admin.templates.env.auto_reload = settings.environment == "development"  # else no stat() per template per page
-    menu_cache.install(admin)  # the side menu drawn once per role and page
-    lookup.install(admin)  # filter look-ups on big related tables
-    nothing_lost.install(admin)  # bulk-action confirmation pages, each record's history
-    export.install(admin)  # streamed exports of exactly what the list shows
-    saved_views.install(admin)
-    security.install(app, admin, settings)  # CSRF, headers, sessions, safe errors: last, after all views
-    memoise_url_paths(app.router)  # every route is in place now
-    admin.templates.env.globals["url_for"] = memoised_template_url_for()
+    admin.serve(route_table(admin, authentication, settings), static_mounts(), settings.trusted_origins)
+    # The routes never change once built, so each URL is resolved by name once (CachedRouter).
+    app.router = CachedRouter([Route("/healthz", healthz), Route("/", root), Mount("/admin", admin.admin, name="admin")])
     app.state.admin = admin
     app.state.engine = engine
     app.state.settings = settings

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from logging.config import fileConfig
-
 from alembic import context
 from sqlalchemy import create_engine, pool
 
 import models
 from admin_site.db.engine import resolve_database_url
+from admin_site.db.migrations import configure_logging
 from admin_site.settings import Settings
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logging", True):
-    fileConfig(config.config_file_name, disable_existing_loggers=False)
+# The same logging for the `alembic` command line (alembic.ini) and the app's in-code config
+# (admin_site/db/migrations.py), unless the caller has its own (the tests).
+if config.attributes.get("configure_logging", True):
+    configure_logging()
 
 target_metadata = models.Base.metadata
 

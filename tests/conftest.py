@@ -2,41 +2,29 @@
 
 Each test starts from empty tables: the app under test opens its own connections, so isolation by
 TRUNCATE after each test is the one that also covers what the app committed.
+
+Only fixtures and hooks are here; the helpers the test modules share are in tests/helpers.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, create_engine
 
-import models
+from admin_site.auth import passwords
 from admin_site.db.embedded import EmbeddedPostgres
 from admin_site.site.templating import ASYNC_TEMPLATES
+from tests import factories
+from tests.helpers import PASSWORD, alembic_config, browser_client, login, truncate_all
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PGDATA = Path(os.environ.get("TEST_PGDATA", f"/var/tmp/admin-site-test-{os.getuid()}/pgdata"))
-
-
-def run_in_own_loop(coroutine: Coroutine):
-    """Await `coroutine` on an event loop of its own thread (the browser tests may leave one running here)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-def alembic_config(url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.attributes["url"] = url
-    config.attributes["configure_logging"] = False
-    return config
 
 
 @pytest.fixture(scope="session")
@@ -89,12 +77,6 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def truncate_all(engine: Engine) -> None:
-    tables = ", ".join(t.name for t in models.Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Engine]:
     """The migrated database, emptied after the test."""
@@ -102,13 +84,17 @@ def db(engine: Engine) -> Iterator[Engine]:
     truncate_all(engine)
 
 
+@pytest.fixture(autouse=True)
+def factories_number_from_one() -> None:
+    """Every test's rows are numbered from 1 (names, order numbers, dates), whatever ran before it."""
+    factories.restart_numbering()
+
+
 # -- the app, staff users and logged-in clients -------------------------------------------------
 
 from admin_site.app import create_app  # noqa: E402
 from admin_site.settings import Settings  # noqa: E402
 from models import Role, StaffUser  # noqa: E402
-
-PASSWORD = "correct-horse-42"
 
 
 @pytest.fixture(scope="session")
@@ -125,19 +111,42 @@ def app(settings: Settings, engine: Engine):
     assert not fell_back, f"templates that await while rendering: {sorted(fell_back)}"
 
 
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    from admin_site.auth.passwords import hash_password
+# Argon2 as the app hashes in production (argon2-cffi's defaults: 64 MiB, 3 passes) takes ~0.15 s a hash
+# or check; the tests log in hundreds of times. They hash with the smallest parameters instead, through
+# passwords.use_hasher (a call only tests make). A test about the production parameters themselves (timing,
+# rehash at login) asks for `production_password_hashing`.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
-    return hash_password(PASSWORD)
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[PasswordHasher]:
+    """The whole session hashes and verifies with CHEAP_HASHER; yields the production hasher it replaced."""
+    production = passwords.use_hasher(CHEAP_HASHER)
+    yield production
+    passwords.use_hasher(production)
+
+
+@pytest.fixture
+def production_password_hashing(cheap_password_hashing: PasswordHasher) -> Iterator[PasswordHasher]:
+    """For this test, the app hashes with the production parameters again; yields that hasher."""
+    passwords.use_hasher(cheap_password_hashing)
+    yield cheap_password_hashing
+    passwords.use_hasher(CHEAP_HASHER)
+
+
+@pytest.fixture(scope="session")
+def password_hash(cheap_password_hashing: PasswordHasher) -> str:
+    return passwords.hash_password(PASSWORD)
 
 
 @pytest.fixture
 def make_staff(db: Engine, password_hash: str):
-    """Create a staff user (the password is PASSWORD)."""
+    """Create a staff user (the password is PASSWORD; `password_hash` to store another hash of it)."""
     from sqlalchemy.orm import Session
 
-    def make(role: Role = Role.admin, email: str | None = None, is_active: bool = True) -> StaffUser:
+    def make(
+        role: Role = Role.admin, email: str | None = None, is_active: bool = True, password_hash: str = password_hash
+    ) -> StaffUser:
         with Session(db, expire_on_commit=False) as session:
             staff = StaffUser(
                 email=email or f"{role.value}-{os.urandom(3).hex()}@shop.example",
@@ -153,56 +162,6 @@ def make_staff(db: Engine, password_hash: str):
     return make
 
 
-import re  # noqa: E402
-
-_CSRF_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
-_SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
-
-
-def csrf_token_of(client) -> str:
-    """The CSRF token of the client's current session, as a page shows it (the login page has one)."""
-    page = client.get("/admin/login")
-    found = _CSRF_IN_PAGE.search(page.text)
-    assert found, "no CSRF token on the login page"
-    return found.group(1) or found.group(2)
-
-
-def _session_cookie(client) -> str | None:
-    try:
-        return client.cookies.get("admin_session")
-    except Exception:
-        return None
-
-
-def sends_csrf_token(client):
-    """Make `client` add the session's CSRF token (X-CSRF-Token) to its unsafe requests to /admin,
-    as the admin's pages and scripts do, unless the request carries a token of its own (header or
-    `csrf_token` field). Tests of the CSRF protection itself use a client without this."""
-    if getattr(client, "_sends_csrf_token", False):
-        return client
-    cache: dict[str, str | None] = {}
-
-    def add_token(request) -> None:
-        if request.method in _SAFE_METHODS or not request.url.path.startswith("/admin"):
-            return
-        body = request.read()  # the encoded form (multipart bodies too)
-        if "x-csrf-token" in request.headers or b"csrf_token=" in body or b'name="csrf_token"' in body:
-            return
-        cookie = _session_cookie(client)
-        if cookie is None or cache.get("cookie") != cookie:
-            cache["token"] = csrf_token_of(client)
-            cache["cookie"] = _session_cookie(client)
-            # The look-up may have started a session: send the cookie it set, not the one read before.
-            if "cookie" in request.headers:
-                del request.headers["cookie"]
-            client.cookies.set_cookie_header(request)
-        request.headers["X-CSRF-Token"] = cache["token"]
-
-    client.event_hooks["request"].append(add_token)
-    client._sends_csrf_token = True
-    return client
-
-
 @pytest.fixture
 def raw_client(app):
     """A client that sends no CSRF token by itself: for tests of the CSRF protection."""
@@ -216,14 +175,8 @@ def raw_client(app):
 def client(app):
     """Real HTTP requests through the ASGI app (Starlette's TestClient, built on httpx); unsafe
     requests carry the session's CSRF token, as the admin's own forms and scripts do."""
-    from starlette.testclient import TestClient
-
-    with TestClient(app, base_url="http://testserver", follow_redirects=False) as test_client:
-        yield sends_csrf_token(test_client)
-
-
-def login(client, email: str, password: str = PASSWORD):
-    return sends_csrf_token(client).post("/admin/login", data={"username": email, "password": password})
+    with browser_client(app) as test_client:
+        yield test_client
 
 
 @pytest.fixture
@@ -283,3 +236,24 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture
+def page_errors(page) -> list[str]:
+    """Uncaught script errors on the browser's pages during the test (the test asserts there are none)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+# -- markers: `-m "not browser and not slow"` is the quick run -----------------------------------
+
+BROWSER_FIXTURES = {"page", "live_server"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives the browser or needs the live server is a `browser` test, marked or not."""
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)

@@ -1,4 +1,9 @@
-"""Small row factories for tests: each commits and returns the row (attributes still loaded)."""
+"""Small row factories for tests: each commits and returns the row (attributes still loaded).
+
+Rows are numbered 1, 2, 3, … in each test (conftest restarts the numbering before every test, as the
+tables restart their ids), so what a test makes does not depend on the tests run before it (an order's
+`placed_at` is BASE_TIME plus its number in days: after a few hundred rows it would lie in the future).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,24 @@ from sqlalchemy.orm import Session
 
 from models import Category, Customer, Order, OrderItem, OrderStatus, Product
 
-_seq = itertools.count(1)
 BASE_TIME = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+class _Numbers:
+    """1, 2, 3, … (next(_seq)), from 1 again after restart_numbering()."""
+
+    def __init__(self) -> None:
+        self._count = itertools.count(1)
+
+    def __next__(self) -> int:
+        return next(self._count)
+
+    def restart(self) -> None:
+        self._count = itertools.count(1)
+
+
+_seq = _Numbers()
+restart_numbering = _seq.restart
 
 
 def _save(engine: Engine, *rows):

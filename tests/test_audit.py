@@ -15,9 +15,7 @@ from sqlalchemy.orm import Session
 from admin_site.audit import log as audit
 from models import AuditLog, Product, Role, StaffUser
 from tests import factories
-from tests.conftest import PASSWORD, login
-from tests.test_bulk_actions import shown_text
-from tests.test_form_rules import product_form
+from tests.helpers import PASSWORD, login, product_form, shown_text, staff_form
 
 
 def entries(db, **where) -> list[AuditLog]:
@@ -87,8 +85,7 @@ def test_delete_records_what_the_row_held(client, login_as, db):
 def test_secrets_are_redacted(client, login_as, db, make_staff):
     login_as(Role.admin)
     agent = make_staff(Role.support)
-    form = {"email": agent.email, "full_name": "Agent", "role": "support", "is_active": "y",
-            "new_password": "a-brand-new-pass-1", "version": "1"}  # fmt: skip
+    form = staff_form(agent, full_name="Agent", new_password="a-brand-new-pass-1")
     assert client.post(f"/admin/staff-user/edit/{agent.id}", data=form).status_code == 302
     [row] = entries(db, action="update")
     assert row.changes["password_hash"] == {"before": "[redacted]", "after": "[redacted]"}

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Role, StaffUser
-from tests.conftest import PASSWORD, login
+from tests.helpers import PASSWORD, login
 
 
 def test_login_sets_session_and_last_login(client, make_staff, db):

@@ -8,25 +8,15 @@ from playwright.sync_api import Page, expect
 
 from models import Role
 from tests import factories
-from tests.conftest import PASSWORD
+from tests.helpers import browser_login
 
 
-def log_in(page: Page, live_server: str, email: str) -> None:
-    page.goto(f"{live_server}/admin/login")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
-
-
-def test_log_in_search_an_order_and_open_it(page: Page, live_server, make_staff, db):
+def test_log_in_search_an_order_and_open_it(page: Page, live_server, make_staff, db, page_errors):
     staff = make_staff(Role.support)
     wanted = factories.order(db, number="SO-0004242")
     factories.order(db, number="SO-0001111")
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    log_in(page, live_server, staff.email)
+    browser_login(page, live_server, staff.email)
     page.get_by_role("button", name="Sales").click()
     page.get_by_role("link", name="Orders").click()
     expect(page.locator("table")).to_contain_text("SO-0001111")
@@ -41,14 +31,14 @@ def test_log_in_search_an_order_and_open_it(page: Page, live_server, make_staff,
     rows.first.locator("a[href*='/order/details/']").first.click()
     expect(page).to_have_url(re.compile(rf"/admin/order/details/{wanted.id}\?search=4242$"))  # the list's query, for "Go Back"
     expect(page.locator("body")).to_contain_text("SO-0004242")
-    assert errors == []
+    assert page_errors == []
 
 
 def test_a_viewer_sees_no_buttons_to_change_or_export(page: Page, live_server, make_staff, db):
     staff = make_staff(Role.viewer)
     order = factories.order(db, number="SO-0007777")
 
-    log_in(page, live_server, staff.email)
+    browser_login(page, live_server, staff.email)
     page.goto(f"{live_server}/admin/order/list")
     expect(page.locator("table")).to_contain_text("SO-0007777")
     assert page.get_by_text("New Order").count() == 0

@@ -10,10 +10,10 @@ from playwright.sync_api import Page, expect
 
 from models import OrderStatus, Role
 from tests import factories
-from tests.test_browser import log_in
+from tests.helpers import browser_login
 
 
-def test_filter_export_and_come_back(page: Page, live_server, make_staff, db):
+def test_filter_export_and_come_back(page: Page, live_server, make_staff, db, page_errors):
     staff = make_staff(Role.support)
     book = factories.product(db)
     customer = factories.customer(db, email="=cmd@example.com")
@@ -24,10 +24,8 @@ def test_filter_export_and_come_back(page: Page, live_server, make_staff, db):
         placed = start + timedelta(days=n)
         order = factories.order(db, customer.id, [(book, 1 + n)], number=f"SO-66{n:05}", status=status, placed_at=placed)
         (wanted if status is OrderStatus.refunded and 2 <= n <= 6 else others).append(order)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    log_in(page, live_server, staff.email)
+    browser_login(page, live_server, staff.email)
     page.goto(f"{live_server}/admin/order/list")
     status_filter = page.locator('.list-filter[data-filter="status"]')
     status_filter.get_by_label("Refunded").check()
@@ -69,4 +67,4 @@ def test_filter_export_and_come_back(page: Page, live_server, make_staff, db):
     page.locator("#saved-views-button").click()
     page.get_by_role("link", name="Refunds, that week").click()
     expect(page.locator("table tbody tr")).to_have_count(len(wanted))
-    assert errors == []
+    assert page_errors == []

@@ -10,12 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import Order, OrderStatus, Product, Role
 from tests import factories
-from tests.test_browser import log_in
-
-
-def fetch(db, model, pk):
-    with Session(db) as session:
-        return session.get(model, pk)
+from tests.helpers import browser_login, fetch
 
 
 def select_rows(page: Page, count: int) -> None:
@@ -33,12 +28,10 @@ def delete_selected(page: Page) -> None:
         button.click()
 
 
-def test_bulk_delete_sends_versions_and_refuses_a_stale_page(page: Page, live_server, make_staff, db):
+def test_bulk_delete_sends_versions_and_refuses_a_stale_page(page: Page, live_server, make_staff, db, page_errors):
     staff = make_staff(Role.admin)
     first, second = factories.product(db, name="Alpha"), factories.product(db, name="Beta")
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    log_in(page, live_server, staff.email)
+    browser_login(page, live_server, staff.email)
     page.goto(f"{live_server}/admin/product/list")
     with Session(db) as session:  # someone renames a row after the page was shown
         session.get(Product, first.id).name = "Alpha (renamed)"
@@ -54,14 +47,14 @@ def test_bulk_delete_sends_versions_and_refuses_a_stale_page(page: Page, live_se
     delete_selected(page)
     expect(page.locator("body")).to_contain_text("2 products deleted")
     assert fetch(db, Product, first.id) is None and fetch(db, Product, second.id) is None
-    assert errors == []
+    assert page_errors == []
 
 
 def test_mark_shipped_from_the_list(page: Page, live_server, make_staff, db):
     staff = make_staff(Role.support)
     paid = factories.order(db, status=OrderStatus.paid)
     factories.order(db, status=OrderStatus.pending)
-    log_in(page, live_server, staff.email)
+    browser_login(page, live_server, staff.email)
     page.goto(f"{live_server}/admin/order/list")
     select_rows(page, 2)
     page.get_by_role("button", name="Actions").click()

@@ -3,8 +3,6 @@ audit row per changed row, and the result in words. Permissions are the action's
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -14,14 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin_site.forms import bulk_actions as actions
-from admin_site.forms.refusals import ChangeRefused
+from admin_site.refusals import ChangeRefused
 from models import AuditLog, Customer, Order, OrderStatus, Product, Role, StaffUser
 from tests import factories
-
-
-def fetch(db, model, pk):
-    with Session(db) as session:
-        return session.get(model, pk)
+from tests.helpers import fetch, shown_text
 
 
 def audit_rows(db, action):
@@ -31,11 +25,6 @@ def audit_rows(db, action):
             .where(AuditLog.action == action)
             .order_by(AuditLog.id)
         ).all()
-
-
-def shown_text(page: str) -> str:
-    """The page's text as read: tags dropped, entities decoded, white space collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from admin_site.ops import serving
 from admin_site.ops.cli import app
 from models import Customer, Order, OrderItem, Product, Role, StaffUser
-from tests.conftest import login
+from tests.helpers import login
 
 runner = CliRunner()
 

@@ -9,29 +9,22 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.testclient import TestClient
 
 from models import AuditLog, Customer, Order, OrderItem, Product, Role
 from tests import factories
-from tests.conftest import login, sends_csrf_token
-from tests.test_form_rules import field_block, order_form
+from tests.helpers import browser_client, fetch, field_block, login, order_form
 
 
 @pytest.fixture
 def second_client(app):
-    with TestClient(app, base_url="http://testserver", follow_redirects=False) as other:
-        yield sends_csrf_token(other)
+    with browser_client(app) as other:
+        yield other
 
 
 def version_on(page: str) -> str:
     found = re.search(r'<input id="version" name="version" type="hidden" value="(\d*)">', page)
     assert found, "the edit form carries no version"
     return found.group(1)
-
-
-def fetch(db, model, pk):
-    with Session(db) as session:
-        return session.get(model, pk)
 
 
 def test_the_edit_form_round_trips_the_version(client, login_as, db):

@@ -11,16 +11,12 @@ from sqlalchemy.orm import Session
 from admin_site.views.registry import all_views
 from models import AuditLog, Category, Customer, Order, OrderItem, Product, Role, StaffUser
 from tests import factories
+from tests.helpers import fetch, login, product_form
 
 
 def count(db, model) -> int:
     with Session(db) as session:
         return session.scalar(select(func.count()).select_from(model))
-
-
-def fetch(db, model, pk):
-    with Session(db) as session:
-        return session.get(model, pk)
 
 
 def test_every_model_has_a_view():
@@ -103,8 +99,6 @@ def test_create(client, login_as, shop, db, identity):
 
 
 def test_created_staff_user_can_log_in_with_the_set_password(client, login_as, db):
-    from tests.conftest import login
-
     login_as(Role.admin)
     client.post("/admin/staff-user/create", data={"email": "agent@shop.example", "full_name": "Agent",
                                                   "role": "support", "is_active": "y", "new_password": "a-long-pass-123"})
@@ -127,8 +121,7 @@ def test_staff_password_policy_and_no_hash_on_pages(client, login_as, db):
 def test_edit(client, login_as, shop, db):
     login_as(Role.admin)
     product = shop["product"]
-    form = {"sku": product.sku, "name": "Dune (paperback)", "category": product.category_id, "price": "9.90",
-            "cost": "5.00", "stock_quantity": "4", "reorder_level": "2", "is_active": "y", "version": "1"}
+    form = product_form(product, name="Dune (paperback)", price="9.90", stock_quantity="4", reorder_level="2")
     response = client.post(f"/admin/product/edit/{product.id}", data=form)
     assert response.status_code == 302, response.text[-2000:]
     saved = fetch(db, Product, product.id)
@@ -138,8 +131,7 @@ def test_edit(client, login_as, shop, db):
 def test_edit_refused_by_a_check_constraint_keeps_input_and_row(client, login_as, shop, db):
     login_as(Role.admin)
     product = shop["product"]
-    form = {"sku": product.sku, "name": "Renamed", "category": product.category_id, "price": "-1",
-            "cost": "5.00", "stock_quantity": "4", "reorder_level": "2", "is_active": "y"}
+    form = product_form(product, name="Renamed", price="-1", stock_quantity="4", reorder_level="2")
     response = client.post(f"/admin/product/edit/{product.id}", data=form)
     assert response.status_code == 400
     assert "Price must be greater than 0" in response.text

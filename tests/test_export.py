@@ -21,7 +21,7 @@ from admin_site.export.spreadsheet_safety import neutralise_formula
 from admin_site.lists import query as listing
 from models import AuditLog, Order, OrderStatus, Role
 from tests import factories
-from tests.test_lists import listed_ids
+from tests.helpers import listed_ids, login_with_token_field
 
 HEADER = ["id", "number", "customer", "status", "placed_at", "shipped_at", "item_count", "total"]
 
@@ -228,10 +228,8 @@ def test_export_selected_rows_in_list_order(client, login_as, shop):
 
 
 def test_export_selected_needs_the_csrf_token(raw_client, make_staff, shop):
-    from tests.test_security_csrf import log_in
-
     staff = make_staff(Role.manager)
-    log_in(raw_client, staff.email)
+    login_with_token_field(raw_client, staff.email)
     response = raw_client.post("/admin/order/export-selected/csv", data={"pks": str(shop[0].id)})
     assert response.status_code == 403
 

@@ -7,49 +7,19 @@ from __future__ import annotations
 import html
 import json
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from admin_site.lists import query as listing
 from models import OrderStatus, Role
 from tests import factories
-from tests.conftest import run_in_own_loop
-from tests.test_form_rules import order_form
-from tests.test_lists import listed_ids
-from tests.test_lists_at_scale import row_count
-
-
-@contextmanager
-def recorded_statements(engine):
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def view_of(app, identity: str):
-    return next(v for v in app.state.admin.views if getattr(v, "identity", None) == identity)
+from tests.helpers import listed_ids, order_form, recorded_statements, row_count, run_in_own_loop, six_orders, view_of
 
 
 @pytest.fixture
 def orders(db):
-    book = factories.product(db)
-    smith = factories.customer(db, email="a.smith@example.com")
-    other = factories.customer(db, email="b.jones@example.com")
-    return [
-        factories.order(db, (smith if n % 2 else other).id, [(book, 1)], number=f"SO-77{n:05}",
-                        status=OrderStatus.refunded if n < 4 else OrderStatus.paid)
-        for n in range(6)
-    ]  # fmt: skip
+    return six_orders(db, "SO-77")
 
 
 def test_a_search_runs_once_and_is_counted_exactly_under_the_cap(client, login_as, orders, db, monkeypatch):

@@ -17,6 +17,7 @@ from admin_site.forms import check_rules
 from admin_site.forms import validators as form_rules
 from models import AuditLog, Customer, Order, OrderItem, OrderStatus, Product, Role
 from tests import factories
+from tests.helpers import field_block, item_form, order_form, product_form, run_in_own_loop, view_of
 
 # -- reading CHECK constraints -----------------------------------------------------------------------
 
@@ -75,17 +76,6 @@ def test_validators_come_from_the_columns():
 
 # -- through the HTTP form ---------------------------------------------------------------------------
 
-FIELD_BLOCK = '<div class="mb-3 form-group row">'
-
-
-def field_block(html: str, name: str) -> str:
-    """The form-group of the field `name`: its label, input, errors."""
-    for block in html.split(FIELD_BLOCK)[1:]:
-        if re.search(rf'\bname="{re.escape(name)}"', block):
-            return block
-    raise AssertionError(f"no field {name!r} on the page")
-
-
 def row_values(db, model, pk) -> dict:
     with Session(db) as session:
         return snapshot(session.get(model, pk))
@@ -104,23 +94,6 @@ def rows(db):
         item = session.scalars(select(OrderItem).where(OrderItem.order_id == order.id)).one()
         session.expunge(item)
     return {"product": product, "order": order, "item": item}
-
-
-def product_form(p: Product, **changes) -> dict:
-    return {"sku": p.sku, "name": p.name, "category": p.category_id, "price": str(p.price), "cost": str(p.cost),
-            "stock_quantity": str(p.stock_quantity), "reorder_level": str(p.reorder_level), "is_active": "y",
-            "version": "1", **changes}  # fmt: skip
-
-
-def order_form(o: Order, **changes) -> dict:
-    return {"customer": o.customer_id, "status": o.status.value, "placed_at": o.placed_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "shipped_at": "", "discount_pct": "0", "shipping_fee": "0", "notes": "", "version": "1",
-            **changes}  # fmt: skip
-
-
-def item_form(i: OrderItem, **changes) -> dict:
-    return {"order": i.order_id, "product": i.product_id, "quantity": str(i.quantity), "unit_price": str(i.unit_price),
-            "version": "1", **changes}  # fmt: skip
 
 
 # (view, which row, form builder, field, posted value, message, other fields the constraint names)
@@ -264,9 +237,7 @@ def test_declared_form_args_do_not_grow_per_request(app):
     """SQLAdmin appends to the validators list it is given; the converter works on copies."""
     from wtforms import validators
 
-    from tests.conftest import run_in_own_loop
-
-    view = next(v for v in app.state.admin.views if getattr(v, "identity", None) == "customer")
+    view = view_of(app, "customer")
     declared = [validators.Length(min=1)]
     view.form_args = {"first_name": {"validators": declared}}
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -17,7 +16,6 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    event,
     func,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -27,7 +25,7 @@ from admin_site.app import create_app
 from admin_site.inference import infer_view
 from admin_site.views.registry import generated_view
 from models import Role
-from tests.conftest import login
+from tests.helpers import listed_ids, login, recorded_statements
 
 
 class GadgetBase(DeclarativeBase):
@@ -121,7 +119,7 @@ def test_inferred_defaults():
 
 
 def row_ids(html: str) -> list[int]:
-    return list(dict.fromkeys(int(i) for i in re.findall(r"/admin/gadget/details/(\d+)[\"?]", html)))
+    return listed_ids(html, "gadget")
 
 
 def test_generated_view_lists_searches_sorts_and_filters(gadget_client, gadgets):
@@ -162,16 +160,8 @@ def test_generated_view_edits(gadget_client, gadgets, engine):
 
 
 def test_a_page_of_50_takes_a_fixed_number_of_statements(gadget_client, gadgets, engine):
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(engine) as statements:
         assert gadget_client.get("/admin/gadget/list?pageSize=50").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     # one statement counts and reads the maker filter's choices (a small table, so listed) and the saved
     # views beside; one reads the page (makers joined, hybrid computed in SQL); nothing per row
     listing = [s for s in statements if "test_gadgets" in s or "test_makers" in s]

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
 
 from models import OrderStatus, Role
 from tests import factories
-
-ROW_LINK = re.compile(r'/admin/(?P<identity>[a-z-]+)/details/(?P<pk>\d+)["?]')  # ?: the list's query
-
-
-def listed_ids(html: str, identity: str) -> list[int]:
-    """Primary keys of the rows on a list page, in order (each row links to its details once)."""
-    ids = [int(m["pk"]) for m in ROW_LINK.finditer(html) if m["identity"] == identity]
-    return list(dict.fromkeys(ids))
+from tests.helpers import listed_ids, recorded_statements
 
 
 @pytest.fixture
@@ -150,13 +141,7 @@ def test_list_runs_a_fixed_number_of_statements(client, login_as, db, engine):
     book = factories.product(db)
     for _ in range(3):
         factories.order(db, items=[(book, 1)])
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(engine) as statements:
         client.get("/admin/order/list")
         few = len(statements)
         for _ in range(30):
@@ -164,8 +149,6 @@ def test_list_runs_a_fixed_number_of_statements(client, login_as, db, engine):
         statements.clear()
         client.get("/admin/order/list")
         many = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert few == many
 
 

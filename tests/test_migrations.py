@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 
 import models
-from tests.conftest import alembic_config
+from tests.helpers import alembic_config
 
 KINDS = {CheckConstraint: "c", UniqueConstraint: "u", ForeignKeyConstraint: "f", PrimaryKeyConstraint: "p"}
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import Role, SavedView
 from tests import factories
-from tests.conftest import login
+from tests.helpers import browser_client, login, login_with_token_field
 
 SAVED_LINK = re.compile(r'<a class="dropdown-item flex-grow-1" href="(?P<href>[^"]+)">(?P<name>[^<]+)</a>')
 
@@ -50,18 +50,13 @@ def test_saving_under_the_same_name_replaces_it(client, login_as, db):
 
 
 def test_each_staff_member_sees_and_deletes_only_their_own(app, client, login_as, make_staff, db):
-    from starlette.testclient import TestClient
-
-    from tests.conftest import sends_csrf_token
-
     login_as(Role.support)
     save(client, "Anna's", "status=paid")
     save(client, "Customers view", "country=FR", identity="customer")
     with Session(db) as session:
         annas = session.scalar(select(SavedView).where(SavedView.name == "Anna's"))
     other = make_staff(Role.manager)
-    with TestClient(app, base_url="http://testserver", follow_redirects=False) as second:
-        sends_csrf_token(second)
+    with browser_client(app) as second:
         assert login(second, other.email).status_code == 302
         assert saved_on(second.get("/admin/order/list").text) == {}
         assert second.post(f"/admin/order/saved-views/{annas.id}/delete").status_code == 404
@@ -86,10 +81,8 @@ def test_saved_views_need_the_view_permission_and_a_name(client, login_as, db):
 
 
 def test_saving_needs_the_csrf_token(raw_client, make_staff, db):
-    from tests.test_security_csrf import log_in
-
     staff = make_staff(Role.admin)
-    log_in(raw_client, staff.email)
+    login_with_token_field(raw_client, staff.email)
     assert save(raw_client, "x", "status=paid").status_code == 403
     with Session(db) as session:
         assert session.scalar(select(func.count()).select_from(SavedView)) == 0

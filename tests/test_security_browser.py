@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import Customer, Role
 from tests import factories
-from tests.test_browser import log_in
+from tests.helpers import browser_login
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_log_in_edit_a_customer_and_log_out(page: Page, live_server, make_staff,
     staff = make_staff(Role.support)
     customer = factories.customer(db, first_name="Ann")
 
-    log_in(page, live_server, staff.email)
+    browser_login(page, live_server, staff.email)
     page.goto(f"{live_server}/admin/customer/edit/{customer.id}")
     page.fill("input[name=first_name]", "Annabel")
     page.locator("input[type=submit][value=Save]").click()
@@ -52,7 +52,7 @@ def test_delete_from_the_list_sends_the_token(page: Page, live_server, make_staf
     """SQLAdmin's delete is a jQuery DELETE request: static/csrf.js adds the X-CSRF-Token header."""
     staff = make_staff(Role.admin)
     doomed = factories.customer(db, first_name="Doomed")
-    log_in(page, live_server, staff.email)
+    browser_login(page, live_server, staff.email)
     page.goto(f"{live_server}/admin/customer/list")
     page.locator(f"a[data-bs-target='#modal-delete'][data-pk='{doomed.id}']").click()
     # SQLAdmin fills in the button's URL once the modal has finished opening.
@@ -67,7 +67,7 @@ def test_delete_from_the_list_sends_the_token(page: Page, live_server, make_staf
 
 
 def test_the_csp_blocks_injected_inline_script(page: Page, live_server, make_staff, db, problems):
-    log_in(page, live_server, make_staff(Role.viewer).email)
+    browser_login(page, live_server, make_staff(Role.viewer).email)
     page.evaluate(
         """() => {
             const script = document.createElement('script');

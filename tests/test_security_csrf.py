@@ -13,49 +13,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
-import models
 from admin_site.app import create_app
 from models import Customer, LoginAttempt, Role, StaffUser
 from tests import factories
-from tests.conftest import PASSWORD, csrf_token_of
+from tests.helpers import (
+    PASSWORD,
+    csrf_token_of,
+    customer_form,
+    fetch,
+    login_with_token_field,
+    snapshot,
+    staff_form,
+)
 
 ACTION = re.compile(r"/[^/]+/action/[^/]+")
-
-
-def log_in(client, email: str) -> None:
-    response = client.post(
-        "/admin/login", data={"username": email, "password": PASSWORD, "csrf_token": csrf_token_of(client)}
-    )
-    assert response.status_code == 302, response.text[-500:]
-
-
-def customer_form(customer: Customer, **changes) -> dict[str, str]:
-    form = {"email": customer.email, "first_name": customer.first_name, "last_name": customer.last_name,
-            "country": customer.country, "phone": ""}  # fmt: skip
-    version = getattr(customer, "version", None)
-    if version is not None:
-        form["version"] = str(version)
-    return {**form, **changes}
-
-
-def snapshot(db) -> dict[str, list[tuple]]:
-    """Every row of every table: a refused request must leave all of it as it was."""
-    with db.connect() as conn:
-        return {
-            table.name: [tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns))]
-            for table in models.Base.metadata.sorted_tables
-        }
-
-
-def fetch(db, model, pk):
-    with Session(db) as session:
-        return session.get(model, pk)
 
 
 @pytest.fixture
 def admin(raw_client, make_staff):
     staff = make_staff(Role.admin)
-    log_in(raw_client, staff.email)
+    login_with_token_field(raw_client, staff.email)
     return staff
 
 
@@ -94,8 +71,7 @@ def _state_changing_requests(db, staff: StaffUser) -> list[tuple[str, str, str, 
         ("password change", "POST", "/admin/account/password", password),
         ("logout", "POST", "/admin/logout", {}),
         ("log out everywhere", "POST", "/admin/logout-everywhere", {}),
-        ("staff edit", "POST", f"/admin/staff-user/edit/{staff.id}",
-         {"email": staff.email, "full_name": "Changed", "role": "admin", "is_active": "y", "version": str(staff.version)}),
+        ("staff edit", "POST", f"/admin/staff-user/edit/{staff.id}", staff_form(staff, full_name="Changed")),
     ]  # fmt: skip
 
 

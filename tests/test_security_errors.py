@@ -9,29 +9,24 @@ import pytest
 from sqlalchemy.exc import ProgrammingError
 from starlette.testclient import TestClient
 
-from admin_site.forms.refusals import ChangeRefused
+from admin_site.refusals import ChangeRefused
 from admin_site.views.registry import all_views
 from models import Role
 from tests import factories
-from tests.conftest import login, sends_csrf_token
-from tests.test_security_headers import assert_security_headers
+from tests.helpers import assert_security_headers, browser_client, customer_form, login, view_of
 
 # Case-sensitive on purpose: "select2.min.css" is not SQL.
 LEAKS = re.compile(r"Traceback|SELECT |INSERT INTO|UPDATE \w+ SET|DELETE FROM|psycopg2|sqlalchemy\.|\[SQL|hunter2|File \"")
 IDENTITIES = [view.identity for view in all_views()]
 
 
-def view_of(app, identity: str):
-    return next(v for v in app.state.admin.views if getattr(v, "identity", None) == identity)
-
-
 @pytest.fixture
 def quiet_client(app, make_staff):
     """Logged in as an admin; server errors come back as responses (as a browser would see them)."""
     staff = make_staff(Role.admin)
-    with TestClient(app, follow_redirects=False, raise_server_exceptions=False) as client:
+    with browser_client(app, raise_server_exceptions=False) as client:
         assert login(client, staff.email).status_code == 302
-        yield sends_csrf_token(client)
+        yield client
 
 
 @pytest.mark.parametrize(
@@ -170,8 +165,6 @@ def test_a_failed_save_shows_no_sql_on_the_form(client, login_as, db, monkeypatc
         raise StatementError("bad value", "UPDATE customers SET first_name=%(p)s", {"p": "hunter2"}, ValueError("x"))
 
     monkeypatch.setattr(writes, "update", fails)
-    form = {"email": customer.email, "first_name": "New", "last_name": customer.last_name, "country": "GB",
-            "version": str(getattr(customer, "version", 1))}  # fmt: skip
-    response = client.post(f"/admin/customer/edit/{customer.id}", data=form)
+    response = client.post(f"/admin/customer/edit/{customer.id}", data=customer_form(customer, first_name="New"))
     assert response.status_code == 400
     assert "could not be saved" in response.text and not LEAKS.search(response.text)

@@ -13,25 +13,11 @@ from starlette.testclient import TestClient
 from admin_site.app import create_app
 from models import AuditLog, Role
 from tests import factories
+from tests.helpers import assert_security_headers
 
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 EVENT_HANDLER = re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.IGNORECASE)
 NONCE_IN_CSP = re.compile(r"'nonce-([^']+)'")
-
-
-def assert_security_headers(response, *, cacheable: bool = False) -> None:
-    headers = response.headers
-    csp = headers["content-security-policy"]
-    script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
-    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src and "*" not in script_src
-    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp and "default-src 'self'" in csp
-    assert headers["x-frame-options"] == "DENY"
-    assert headers["x-content-type-options"] == "nosniff"
-    assert headers["referrer-policy"] == "same-origin"
-    if cacheable:
-        assert "no-store" not in headers.get("cache-control", "")
-    else:
-        assert headers["cache-control"] == "no-store"
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import statistics
 import time
 
@@ -14,11 +13,9 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from admin_site.app import create_app
-from admin_site.auth.passwords import password_problem
+from admin_site.auth.passwords import hash_password, needs_rehash, password_problem
 from models import LoginAttempt, Role, StaffUser
-from tests.conftest import PASSWORD, login, sends_csrf_token
-
-TOKEN = re.compile(r'(name="csrf_token" value="|<meta name="csrf-token" content=")[^"]+"')
+from tests.helpers import CSRF_IN_PAGE, PASSWORD, browser_client, login, staff_form
 
 
 def attempts(db) -> list[LoginAttempt]:
@@ -26,13 +23,15 @@ def attempts(db) -> list[LoginAttempt]:
         return list(session.scalars(select(LoginAttempt).order_by(LoginAttempt.id)))
 
 
-def test_unknown_email_and_wrong_password_get_the_same_answer_in_about_the_same_time(client, make_staff):
-    staff = make_staff(Role.admin)
+def test_unknown_email_and_wrong_password_get_the_same_answer_in_about_the_same_time(
+    client, make_staff, production_password_hashing
+):
+    staff = make_staff(Role.admin, password_hash=hash_password(PASSWORD))  # the hash's cost is what is timed
     wrong = login(client, staff.email, "not-the-password-1")
     unknown = login(client, "nobody@shop.example", "not-the-password-1")
     inactive = login(client, make_staff(Role.admin, is_active=False).email, PASSWORD)
     assert wrong.status_code == unknown.status_code == inactive.status_code == 400
-    same = {TOKEN.sub("", r.text) for r in (wrong, unknown, inactive)}
+    same = {CSRF_IN_PAGE.sub("", r.text) for r in (wrong, unknown, inactive)}
     assert len(same) == 1 and "Invalid credentials" in same.pop()
 
     def timed(email: str) -> float:
@@ -66,8 +65,7 @@ def test_throttling_is_shared_by_two_app_instances(settings, database_url, make_
     engines = [create_engine(database_url) for _ in range(2)]
     try:
         apps = [create_app(settings, engine) for engine in engines]
-        with TestClient(apps[0], follow_redirects=False) as one, TestClient(apps[1], follow_redirects=False) as two:
-            one, two = sends_csrf_token(one), sends_csrf_token(two)
+        with browser_client(apps[0]) as one, browser_client(apps[1]) as two:
             for i in range(10):  # 5 failures through each instance
                 assert login(one if i % 2 else two, staff.email, f"wrong-guess-{i}").status_code == 400
             for client in (one, two):
@@ -139,7 +137,10 @@ def text_interval(value: str):
     return literal_column(f"interval '{value}'")
 
 
-def test_a_weak_old_hash_is_upgraded_at_login_without_ending_sessions(client, make_staff, db):
+def test_a_weak_old_hash_is_upgraded_at_login_without_ending_sessions(
+    client, make_staff, db, production_password_hashing
+):
+    """The app hashes with the production parameters here (the other tests hash cheaply)."""
     staff = make_staff(Role.viewer)
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
     with Session(db) as session:
@@ -151,11 +152,22 @@ def test_a_weak_old_hash_is_upgraded_at_login_without_ending_sessions(client, ma
     with Session(db) as session:
         row = session.get(StaffUser, staff.id)
         assert row.password_hash != weak and row.password_hash.startswith("$argon2id$")
-        assert not PasswordHasher().check_needs_rehash(row.password_hash)
+        assert not PasswordHasher().check_needs_rehash(row.password_hash) and not needs_rehash(row.password_hash)
         assert row.session_epoch == epoch and getattr(row, "version", None) == version
     assert client.get("/admin/").status_code == 200
     client.post("/admin/logout")
     assert login(client, staff.email).status_code == 302  # the new hash holds the same password
+
+
+def test_the_app_hashes_with_the_strong_parameters_by_default():
+    """Only use_hasher lowers them, and only the tests call it: a process of its own hashes with argon2-cffi's
+    defaults, RFC 9106's low-memory choice (Argon2id, 64 MiB, 3 passes, 4 lanes)."""
+    import subprocess
+    import sys
+
+    program = "from admin_site.auth.passwords import hash_password; print(hash_password('x'))"
+    hashed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), hashed
 
 
 # -- the password policy, wherever a password is set ---------------------------------------------------
@@ -170,9 +182,7 @@ def test_staff_form_applies_the_policy(client, login_as, make_staff, db):
     login_as(Role.admin)
     them = make_staff(Role.viewer)
     before = them.password_hash
-    form = {"email": them.email, "full_name": them.full_name, "role": "viewer", "is_active": "y",
-            "new_password": "onlyletterslong"}  # fmt: skip
-    response = client.post(f"/admin/staff-user/edit/{them.id}", data=form)
+    response = client.post(f"/admin/staff-user/edit/{them.id}", data=staff_form(them, new_password="onlyletterslong"))
     assert response.status_code == 400 and "Mix letters with digits" in response.text
     with Session(db) as session:
         assert session.get(StaffUser, them.id).password_hash == before

@@ -16,7 +16,7 @@ from admin_site.app import create_app
 from admin_site.auth import sessions as session_policy
 from admin_site.security.redirects import safe_next
 from models import Role, StaffUser
-from tests.conftest import PASSWORD, login, sends_csrf_token
+from tests.helpers import PASSWORD, browser_client, csrf_token_of, login, staff_form
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -57,8 +57,6 @@ def test_login_rotates_the_session(app, client, make_staff):
     staff = make_staff(Role.admin)
     client.get("/admin/login")
     before_cookie = client.cookies.get("admin_session")
-    from tests.conftest import csrf_token_of
-
     before_token = csrf_token_of(client)
     assert login(client, staff.email).status_code == 302
     assert client.cookies.get("admin_session") != before_cookie
@@ -110,8 +108,8 @@ def test_settings_set_the_limits(settings, engine, make_staff, clock):
 
 @pytest.fixture
 def two_browsers(app):
-    with TestClient(app, follow_redirects=False) as one, TestClient(app, follow_redirects=False) as two:
-        yield sends_csrf_token(one), sends_csrf_token(two)
+    with browser_client(app) as one, browser_client(app) as two:
+        yield one, two
 
 
 def epoch(db, staff_id: int) -> int:
@@ -148,15 +146,13 @@ def test_an_admin_setting_a_new_password_or_deactivating_ends_that_persons_sessi
     admin_browser, their_browser = two_browsers
     admin, them = make_staff(Role.admin), make_staff(Role.support)
     login(admin_browser, admin.email), login(their_browser, them.email)
-    form = {"email": them.email, "full_name": them.full_name, "role": "support", "is_active": "y",
-            "new_password": "a-long-pass-456", "version": "1"}  # fmt: skip
+    form = staff_form(them, new_password="a-long-pass-456")
     response = admin_browser.post(f"/admin/staff-user/edit/{them.id}", data=form)
     assert response.status_code == 302, response.text[-800:]
     assert not logged_in(their_browser) and logged_in(admin_browser)
 
     assert login(their_browser, them.email, "a-long-pass-456").status_code == 302
-    form.pop("new_password"), form.pop("is_active")
-    form["version"] = "2"  # the edit page opened again, after the password change
+    form = staff_form(them, is_active=None, version="2")  # the edit page opened again, after the password change
     assert admin_browser.post(f"/admin/staff-user/edit/{them.id}", data=form).status_code == 302  # deactivated
     with Session(db) as session:
         session.get(StaffUser, them.id).is_active = True  # … and at once reactivated
@@ -168,7 +164,7 @@ def test_other_edits_of_a_person_leave_their_sessions_alone(two_browsers, make_s
     admin_browser, their_browser = two_browsers
     admin, them = make_staff(Role.admin), make_staff(Role.support)
     login(admin_browser, admin.email), login(their_browser, them.email)
-    form = {"email": them.email, "full_name": "Renamed", "role": "support", "is_active": "y", "version": "1"}
+    form = staff_form(them, full_name="Renamed")
     assert admin_browser.post(f"/admin/staff-user/edit/{them.id}", data=form).status_code == 302
     assert logged_in(their_browser)
 

@@ -14,7 +14,7 @@ from admin_site.app import create_app
 from admin_site.db.engine import make_engine
 from admin_site.settings import DEVELOPMENT_SECRET_KEY, ConfigurationError, Settings
 from models import Role, StaffUser
-from tests.conftest import PASSWORD, csrf_token_of, login
+from tests.helpers import PASSWORD, csrf_token_of, login
 
 STRONG = "k" * 16 + "3Xq9-random-enough-secret-value"
 DB = "postgresql+psycopg2://shop@db.internal/shop"

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from admin_site.ops.seed import NOTES, SeedCounts, copy_text, seed_shop
-from tests.conftest import truncate_all
+from tests.helpers import truncate_all
 
 SIZES = {"customers": 60, "products": 40, "orders": 300}
 

@@ -14,21 +14,11 @@ from admin_site.audit import log as audit
 from admin_site.auth.permissions import EDIT, MATRIX, VIEW
 from admin_site.auth.staff_rules import StaffChangeRefused, check_staff_change
 from models import AuditLog, Role, StaffUser
-from tests.conftest import PASSWORD, login
-
-
-def staff_form(staff: StaffUser, **changes: str) -> dict[str, str]:
-    """The staff edit form as the browser posts it (an unchecked checkbox is simply absent), opened at the
-    version `staff` holds."""
-    form = {"email": staff.email, "full_name": staff.full_name, "role": staff.role.value, "is_active": "y",
-            "version": str(staff.version)}
-    form.update(changes)
-    return {k: v for k, v in form.items() if v is not None}
+from tests.helpers import PASSWORD, fetch, login, staff_form
 
 
 def stored(db, staff_id: int) -> StaffUser:
-    with Session(db) as session:
-        return session.get(StaffUser, staff_id)
+    return fetch(db, StaffUser, staff_id)
 
 
 # -- who manages staff -----------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.routing import NoMatchFound, Route, Router
 
 from admin_site.site.templating import ShopTemplates
-from admin_site.site.urls import memoise_url_paths, memoised_template_url_for
-from tests.conftest import run_in_own_loop
+from admin_site.site.urls import CachedRouter, memoised_template_url_for
+from tests.helpers import run_in_own_loop
 
 
 def templates(pages: dict[str, str]) -> ShopTemplates:
@@ -62,9 +62,9 @@ def test_route_names_resolve_to_the_same_urls_once_memoised():
     def endpoint(request):  # pragma: no cover - never called
         raise AssertionError
 
-    router = Router([Route("/items/{pk}", endpoint, name="item"), Route("/", endpoint, name="home")])
-    plain = [router.url_path_for("item", pk="7"), router.url_path_for("home")]
-    memoise_url_paths(router)
+    routes = [Route("/items/{pk}", endpoint, name="item"), Route("/", endpoint, name="home")]
+    plain = [Router(routes).url_path_for("item", pk="7"), Router(routes).url_path_for("home")]
+    router = CachedRouter(routes)
     assert [router.url_path_for("item", pk="7"), router.url_path_for("home")] == plain
     assert router.url_path_for("item", pk="8") == "/items/8"
     with pytest.raises(NoMatchFound):

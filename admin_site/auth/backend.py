@@ -16,7 +16,6 @@ from sqladmin.authentication import AuthenticationBackend
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from admin_site.audit import log as audit
 from admin_site.auth import sessions as session_policy
@@ -45,6 +44,16 @@ class SignedIn:
     role: Role
     is_active: bool
     session_epoch: int
+
+
+@dataclass(frozen=True)
+class SignInOutcome:
+    """What a log-in attempt came to: signed in (go to `next_url`), throttled (say so), or refused."""
+
+    signed_in: bool = False
+    next_url: str | None = None
+    retry_after: int = 0
+    throttled: str | None = None
 
 
 _staff = StaffUser.__table__.c
@@ -81,14 +90,13 @@ class StaffAuthentication(AuthenticationBackend):
         self.session_factory = session_factory
         self.engine = session_factory.kw["bind"]  # the per-request check needs no ORM session
         self.settings = settings
-        self.templates = None  # the admin's templates, for the "too many attempts" page (security.install)
 
-    async def login(self, request: Request) -> Response | bool:
+    async def login(self, request: Request) -> SignInOutcome:
         """Throttled (login_throttle), then checked; a success starts a new session (no fixation)."""
         form = await request.form()
         email, password = str(form.get("username", "")), str(form.get("password", ""))
         if not email or not password or len(email) > 254 or len(password) > 1024:
-            return False
+            return SignInOutcome()
         ip = request.client.host if request.client else None
 
         def check() -> tuple[StaffUser | None, int]:
@@ -107,28 +115,18 @@ class StaffAuthentication(AuthenticationBackend):
         staff, retry_after = await anyio.to_thread.run_sync(check)
         if retry_after:
             log.warning("login throttled for %r from %s", login_throttle.account_key(email), ip or "-")
-            return await self._throttled(request, retry_after)
+            message = (
+                "Too many failed log-in attempts for this account or from this address. "
+                f"Try again in {login_throttle.describe_wait(retry_after)}."
+            )
+            return SignInOutcome(retry_after=retry_after, throttled=message)
         if staff is None:
             log.info("login failed for %r from %s", login_throttle.account_key(email), ip or "-")
-            return False
+            return SignInOutcome()
         target = safe_next(form.get("next")) or session_policy.pending_next(request)
         session_policy.start(request, staff.id, staff.session_epoch)
         log.info("login: staff %s", staff.id)
-        return RedirectResponse(target or request.url_for("admin:index"), status_code=302)
-
-    async def _throttled(self, request: Request, retry_after: int) -> Response:
-        message = (
-            "Too many failed log-in attempts for this account or from this address. "
-            f"Try again in {login_throttle.describe_wait(retry_after)}."
-        )
-        if self.templates is None:
-            response: Response = PlainTextResponse(message, status_code=429)
-        else:
-            response = await self.templates.TemplateResponse(
-                request, "sqladmin/login.html", {"throttled": message}, status_code=429
-            )
-        response.headers["Retry-After"] = str(retry_after)
-        return response
+        return SignInOutcome(signed_in=True, next_url=target)
 
     async def logout(self, request: Request) -> bool:
         request.session.clear()

@@ -9,10 +9,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from admin_site.refusals import ChangeRefused
 from models.staff import Role, StaffUser
 
 
-class StaffChangeRefused(ValueError):
+class StaffChangeRefused(ChangeRefused):
     """A change to a staff member that the rules forbid; the message is shown on the form."""
 
 

@@ -24,16 +24,15 @@ import time
 from typing import Any
 
 import anyio
-from sqladmin.authentication import login_required
 from sqladmin.helpers import secure_filename
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from admin_site.audit import log as audit
 from admin_site.export.query import decorrelate, export_statement
 from admin_site.export.streams import file_chunks, json_chunks, stream_csv, write_xlsx
+from admin_site.keys import parse_keys
 
 log = logging.getLogger(__name__)
 
@@ -96,57 +95,29 @@ async def export_response(view: Any, request: Request, export_type: str, pks: li
 
 def parse_pks(view: Any, raw_values: list[str]) -> list[Any]:
     """Selected primary keys from the form: valid keys of the view's type, or a 400."""
-    pk_type = view.pk_columns[0].type.python_type
-    values: list[Any] = []
-    for raw in raw_values:
-        for part in raw.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            try:
-                value = pk_type(part)
-            except (TypeError, ValueError):
-                raise HTTPException(status_code=400, detail="Unknown row selected") from None
-            if isinstance(value, int) and not -(2**31) <= value < 2**31:
-                raise HTTPException(status_code=400, detail="Unknown row selected")
-            values.append(value)
-    if not values or len(values) > MAX_SELECTED:
+    keys, invalid = parse_keys(view.pk_columns[0], ",".join(raw_values))
+    if invalid:
+        raise HTTPException(status_code=400, detail="Unknown row selected")
+    if not keys or len(keys) > MAX_SELECTED:
         raise HTTPException(status_code=400, detail=f"Select between 1 and {MAX_SELECTED:,} rows to export")
-    return list(dict.fromkeys(values))
+    return keys
 
 
-class ExportRoutes:
-    def __init__(self, admin) -> None:
-        self._admin_ref = admin  # what sqladmin's login_required looks for
-
-    @login_required
-    async def export(self, request: Request) -> Response:
-        """GET /{identity}/export/{type}: every row the list (with this query string) shows."""
-        await self._admin_ref._export(request)  # can_export, the role's export permission, a known type
-        view = self._admin_ref._find_model_view(request.path_params["identity"])
-        return await export_response(view, request, request.path_params["export_type"])
-
-    @login_required
-    async def export_selected(self, request: Request) -> Response:
-        """POST /{identity}/export-selected/{type} with `pks`: those rows, in the list's order."""
-        await self._admin_ref._export(request)
-        view = self._admin_ref._find_model_view(request.path_params["identity"])
-        form = await request.form()
-        pks = parse_pks(view, [v for v in form.getlist("pks") if isinstance(v, str)])
-        return await export_response(view, request, request.path_params["export_type"], pks)
+def _export_type(view: Any, request: Request) -> str:
+    export_type = request.path_params["export_type"]
+    if export_type not in view.export_types:
+        raise HTTPException(status_code=404)
+    return export_type
 
 
-def install(admin) -> None:
-    """Replace SQLAdmin's export route (which loads every row into memory) and add export-selected."""
-    routes = ExportRoutes(admin)
-    router = admin.admin.router
-    router.routes = [
-        Route("/{identity}/export/{export_type}", routes.export, name="export")
-        if getattr(route, "name", None) == "export"
-        else route
-        for route in router.routes
-    ]
-    router.routes.append(
-        Route("/{identity}/export-selected/{export_type}", routes.export_selected, name="export_selected",
-              methods=["POST"])
-    )
+async def export(request: Request, view: Any) -> Response:
+    """GET /{identity}/export/{type}: every row the list (with this query string) shows."""
+    return await export_response(view, request, _export_type(view, request))
+
+
+async def export_selected(request: Request, view: Any) -> Response:
+    """POST /{identity}/export-selected/{type} with `pks`: those rows, in the list's order."""
+    export_type = _export_type(view, request)
+    form = await request.form()
+    pks = parse_pks(view, [v for v in form.getlist("pks") if isinstance(v, str)])
+    return await export_response(view, request, export_type, pks)

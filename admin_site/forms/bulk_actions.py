@@ -1,4 +1,4 @@
-"""Bulk work on selected rows: deleting them, and the views' bulk actions.
+"""The views' bulk actions on selected rows.
 
 A bulk action is declared on a view with `@bulk_action`; the method decides for one row:
 
@@ -10,7 +10,7 @@ A bulk action is declared on a view with `@bulk_action`; the method decides for 
 
 Selecting rows and choosing the action opens a confirmation page (GET /{identity}/confirm/{slug})
 that says how many rows it will touch and how many it will skip, and why, computed by a dry run
-that is rolled back. Its form POSTs (with the CSRF token) to SQLAdmin's action route
+that is rolled back. Its form POSTs (with the CSRF token) to the action route
 (/{identity}/action/{slug}, POST only): every selected row in one transaction, rows locked, one
 audit row per changed row (action = the slug), and the result in words: "12 orders shipped;
 3 skipped: not paid". A database refusal rolls everything back. The permission is the slug, as
@@ -19,28 +19,25 @@ named in permissions.MATRIX.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import anyio
-from sqladmin.authentication import login_required
-from sqladmin.authorization import custom_action
 from sqladmin.flash import Flash
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from starlette.datastructures import URL, MultiDict
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import RedirectResponse, Response
 
 from admin_site.audit import log as audit
 from admin_site.forms.constraint_messages import describe
-from admin_site.forms.refusals import ChangeRefused
+from admin_site.keys import parse_key, split_keys
+from admin_site.refusals import ChangeRefused
 
 CONFIRM_TEMPLATE = "shop/confirm_action.html"
 MAX_ROWS = 1000  # one click should not lock a whole table
@@ -55,6 +52,7 @@ class BulkAction:
     label: str
     done: str  # past participle: "shipped"
     change: RowAction
+    add_in_detail: bool = True  # a button on the record's page too, not only on the list
 
 
 @dataclass
@@ -71,70 +69,33 @@ class Outcome:
 
 
 def bulk_action(slug: str, label: str, *, done: str, add_in_detail: bool = True) -> Callable[[RowAction], Any]:
-    """Declare a view method `(self, row, request) -> None | reason` as the bulk action `slug`."""
+    """Declare a view method `(self, row, request) -> None | reason` as the bulk action `slug`.
 
-    def wrap(change: RowAction):
-        spec = BulkAction(slug, label, done, change)
+    The route (`/{identity}/action/{slug}`, POST) is one entry of the route table for every view;
+    the view lists its actions for the buttons (ShopView.__init__)."""
 
-        @functools.wraps(change)
-        async def endpoint(self, request: Request) -> Response:
-            _require(self, request, slug)
-            return await _run(self, request, spec)
-
-        endpoint._bulk_action = spec
-        # What SQLAdmin's `Admin.add_view` looks for to register the route and show the buttons. The
-        # slug is kept as written (SQLAdmin's own decorator would turn "mark_shipped" into
-        # "mark-shipped", which is not the permission's name).
-        endpoint._action = True
-        endpoint._slug = slug
-        endpoint._label = label
-        endpoint._confirmation_message = None  # our own page confirms, not SQLAdmin's modal
-        endpoint._include_in_schema = False
-        endpoint._add_in_detail = add_in_detail
-        endpoint._add_in_list = True
-        return login_required(endpoint)
+    def wrap(change: RowAction) -> RowAction:
+        change.bulk_action = BulkAction(slug, label, done, change, add_in_detail)  # type: ignore[attr-defined]
+        return change
 
     return wrap
 
 
-def _require(view, request: Request, slug: str) -> None:
-    if not view.is_accessible(request) or not view.has_permission(request, custom_action(slug)):
-        raise HTTPException(status_code=403)
+def actions_of(view_class: type) -> dict[str, BulkAction]:
+    """The bulk actions a view class declares, by slug."""
+    found = (getattr(getattr(view_class, name, None), "bulk_action", None) for name in dir(view_class))
+    return {spec.slug: spec for spec in found if isinstance(spec, BulkAction)}
 
 
-def action_of(view, slug: str) -> BulkAction | None:
-    method = getattr(view, _method_name(view, slug) or "", None)
-    return getattr(method, "_bulk_action", None)
-
-
-def _method_name(view, slug: str) -> str | None:
-    for name in dir(type(view)):
-        spec = getattr(getattr(type(view), name, None), "_bulk_action", None)
-        if spec is not None and spec.slug == slug:
-            return name
-    return None
+def action_of(view: Any, slug: str) -> BulkAction:
+    """The bulk action `slug` of the view, or 404."""
+    spec = actions_of(type(view)).get(slug)
+    if spec is None:
+        raise HTTPException(status_code=404)
+    return spec
 
 
 # -- selection -------------------------------------------------------------------------------------
-
-
-def _pks(raw: str) -> list[str]:
-    return list(dict.fromkeys(pk.strip() for pk in raw.split(",") if pk.strip()))
-
-
-def _typed_keys(view, pks: list[str]) -> list[Any]:
-    """Keys of the right type; one that cannot be a key of this table is simply not found."""
-    pk = view.pk_columns[0]
-    keys = []
-    for raw in pks:
-        try:
-            value = pk.type.python_type(raw)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(value, int) and not -(2**31) <= value < 2**31:
-            continue
-        keys.append(value)
-    return keys
 
 
 def _noun(view, count: int) -> str:
@@ -144,8 +105,8 @@ def _noun(view, count: int) -> str:
 def execute(view, request: Request, spec: BulkAction, pks: list[str], *, commit: bool) -> Outcome:
     """Run the action over the rows (locked) in one transaction; commit it, or roll it back (dry run)."""
     outcome = Outcome()
-    keys = _typed_keys(view, pks)
     pk = view.pk_columns[0]
+    keys = [key for key in (parse_key(pk, raw) for raw in pks) if key is not None]
     with view.session_maker() as session:
         rows = session.scalars(select(view.model).where(pk.in_(keys)).order_by(pk).with_for_update()).all()
         missing = len(pks) - len(rows)
@@ -215,93 +176,57 @@ def _local_part(url: str | None) -> str | None:
     return parsed.path + (f"?{parsed.query}" if parsed.query else "")
 
 
-async def confirm_page(admin, request: Request) -> Response:
-    """GET: what the action would do to the selected rows, and the button that does it."""
-    view = admin._find_model_view(request.path_params["identity"])
-    spec = action_of(view, request.path_params["slug"])
-    if spec is None:
-        raise HTTPException(status_code=404)
-    _require(view, request, spec.slug)
-    pks = _pks(request.query_params.get("pks", ""))[: MAX_ROWS + 1]
-    back = _back_url(view, request, _local_part(request.headers.get("referer")))
-    context = {
-        "model_view": view,
-        "title": f"{spec.label}: {view.name_plural.lower()}",
-        "action": spec,
-        "pks": ",".join(pks),
-        "back": back,
-        "too_many": len(pks) > MAX_ROWS,
-        "max_rows": MAX_ROWS,
-        "post_url": str(request.url_for(f"admin:action-{view.identity}-{spec.slug}")),
-    }
-    if pks and len(pks) <= MAX_ROWS:
-        try:
-            outcome = await anyio.to_thread.run_sync(lambda: execute(view, request, spec, pks, commit=False))
-        except ChangeRefused as refused:
-            context["refused"] = str(refused)
-            outcome = None
-        if outcome is not None:
-            count = len(outcome.changed)
-            context.update(
-                outcome=outcome,
-                will_change=f"{count} {_noun(view, count)} will be {spec.done}",
-                shown_rows=outcome.selected[:SHOWN_ROWS],
-                selected_noun=_noun(view, len(pks)),
-            )
-    return await admin.templates.TemplateResponse(request, CONFIRM_TEMPLATE, context)
+class BulkActionPages:
+    def __init__(self, templates: Any) -> None:
+        self.templates = templates
 
+    async def confirm(self, request: Request, view: Any) -> Response:
+        """GET: what the action would do to the selected rows, and the button that does it."""
+        spec = action_of(view, request.path_params["slug"])
+        pks = split_keys(request.query_params.get("pks", ""))[: MAX_ROWS + 1]
+        back = _back_url(view, request, _local_part(request.headers.get("referer")))
+        context = {
+            "model_view": view,
+            "title": f"{spec.label}: {view.name_plural.lower()}",
+            "action": spec,
+            "pks": ",".join(pks),
+            "back": back,
+            "too_many": len(pks) > MAX_ROWS,
+            "max_rows": MAX_ROWS,
+            "post_url": str(request.url_for("admin:action", identity=view.identity, slug=spec.slug)),
+        }
+        if pks and len(pks) <= MAX_ROWS:
+            try:
+                outcome = await anyio.to_thread.run_sync(lambda: execute(view, request, spec, pks, commit=False))
+            except ChangeRefused as refused:
+                context["refused"] = str(refused)
+                outcome = None
+            if outcome is not None:
+                count = len(outcome.changed)
+                context.update(
+                    outcome=outcome,
+                    will_change=f"{count} {_noun(view, count)} will be {spec.done}",
+                    shown_rows=outcome.selected[:SHOWN_ROWS],
+                    selected_noun=_noun(view, len(pks)),
+                )
+        return await self.templates.TemplateResponse(request, CONFIRM_TEMPLATE, context)
 
-async def _run(view, request: Request, spec: BulkAction) -> Response:
-    """POST: do it, in one transaction, and say what happened."""
-    form = await request.form()
-    pks = _pks(str(form.get("pks") or request.query_params.get("pks") or ""))
-    back = _back_url(view, request, str(form.get("next") or ""))
-    if not pks:
-        Flash.warning(request, f"Select at least one {_noun(view, 1)} first.")
-    elif len(pks) > MAX_ROWS:
-        Flash.error(request, f"Select at most {MAX_ROWS} rows at a time. Nothing was changed.")
-    else:
-        try:
-            outcome = await anyio.to_thread.run_sync(lambda: execute(view, request, spec, pks, commit=True))
-        except ChangeRefused as refused:
-            Flash.error(request, str(refused))
+    async def run(self, request: Request, view: Any) -> Response:
+        """POST: do it, in one transaction, and say what happened."""
+        spec = action_of(view, request.path_params["slug"])
+        form = await request.form()
+        pks = split_keys(str(form.get("pks") or request.query_params.get("pks") or ""))
+        back = _back_url(view, request, str(form.get("next") or ""))
+        if not pks:
+            Flash.warning(request, f"Select at least one {_noun(view, 1)} first.")
+        elif len(pks) > MAX_ROWS:
+            Flash.error(request, f"Select at most {MAX_ROWS} rows at a time. Nothing was changed.")
         else:
-            message = summary(view, spec, outcome)
-            (Flash.success if outcome.changed else Flash.warning)(request, message)
-    return RedirectResponse(back, status_code=303)
-
-
-async def delete_selected(admin, request: Request) -> Response:
-    """SQLAdmin's delete route, atomic: all selected rows in one transaction or none (writes.delete).
-
-    Answers, like SQLAdmin's, the list URL the browser goes to; a refusal travels in its `error`.
-    """
-    identity = request.path_params["identity"]
-    view = admin._find_model_view(identity)
-    pks = [pk for pk in request.query_params.get("pks", "").split(",") if pk]
-    versions = request.query_params.get("versions")
-    referer = URL(request.headers.get("referer", ""))
-    params = MultiDict([(k, v) for k, v in parse_qsl(referer.query) if k not in ("error", "error_sig")])
-    try:
-        await view.delete_models(request, pks, versions.split(",") if versions else None)
-    except ChangeRefused as refused:
-        params["error"] = str(refused)
-    else:
-        Flash.success(request, f"{len(pks)} {_noun(view, len(pks))} deleted.")
-    url = URL(str(request.url_for("admin:list", identity=identity))).include_query_params(**params)
-    return PlainTextResponse(content=str(url))
-
-
-class ConfirmRoute:
-    def __init__(self, admin) -> None:
-        self._admin_ref = admin  # what sqladmin's login_required looks for
-
-    @login_required
-    async def confirm(self, request: Request) -> Response:
-        return await confirm_page(self._admin_ref, request)
-
-
-def install(admin) -> None:
-    admin.admin.router.routes.append(
-        Route("/{identity}/confirm/{slug}", ConfirmRoute(admin).confirm, methods=["GET"], name="action_confirm")
-    )
+            try:
+                outcome = await anyio.to_thread.run_sync(lambda: execute(view, request, spec, pks, commit=True))
+            except ChangeRefused as refused:
+                Flash.error(request, str(refused))
+            else:
+                message = summary(view, spec, outcome)
+                (Flash.success if outcome.changed else Flash.warning)(request, message)
+        return RedirectResponse(back, status_code=303)

@@ -22,17 +22,19 @@ from enum import Enum
 from typing import Any
 
 import anyio.from_thread
-from sqladmin._queries import Query
+from sqladmin.helpers import slugify_class_name
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import RelationshipDirection, Session
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from admin_site.audit import log as audit
 from admin_site.forms.constraint_messages import describe
-from admin_site.forms.refusals import ChangeRefused, Conflict, FieldConflict
+from admin_site.keys import parse_key
+from admin_site.refusals import ChangeRefused, Conflict, FieldConflict, RowsNotFound
 
 VERSION = "version"  # the hidden form field and the column (models.base.VersionedMixin)
 
@@ -64,20 +66,38 @@ def _label(obj: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def _assign(view, session: Session, obj: Any, data: dict[str, Any]) -> Any:
-    try:
-        return Query(view)._set_attributes_sync(session, obj, data)
-    except (TypeError, ValueError) as error:  # a related key that is not a key
-        raise ChangeRefused("A related record is not valid: choose it from the list.") from error
+INVALID_RELATED = "A related record is not valid: choose it from the list."
 
 
-def _flush(session: Session) -> None:
-    session.flush()
+def _related_key(column: Any, raw: Any) -> Any:
+    key = parse_key(column, str(raw))
+    if key is None:
+        raise ChangeRefused(INVALID_RELATED)
+    return key
 
 
-def _after_change(view, request: Request, data: dict, obj: Any, created: bool) -> None:
-    result = anyio.from_thread.run(view.after_model_change, data, obj, created, request)
-    Query._store_after_change_response(request, result)
+def assign(session: Session, obj: Any, data: dict[str, Any]) -> None:
+    """The form's values onto `obj`: an empty optional value is NULL; a related row is named by its key."""
+    mapper = sa_inspect(type(obj))
+    for name, value in data.items():
+        relation = mapper.relationships.get(name)
+        if relation is None:
+            column = mapper.columns.get(name)
+            empty = value is None or value == ""
+            setattr(obj, name, None if empty and column is not None and column.nullable else value)
+        elif not value:
+            setattr(obj, name, [] if relation.uselist else None)
+        elif relation.direction is RelationshipDirection.MANYTOONE:
+            for local, remote in relation.local_remote_pairs:
+                setattr(obj, local.key, _related_key(remote, value))
+        else:
+            target = relation.mapper
+            pk = target.primary_key[0]
+            keys = [_related_key(pk, raw) for raw in (value if relation.uselist else [value])]
+            rows = session.scalars(select(target.class_).where(pk.in_(keys))).all()
+            if len(rows) != len(set(keys)):
+                raise ChangeRefused(INVALID_RELATED)
+            setattr(obj, name, list(rows) if relation.uselist else rows[0])
 
 
 # -- create and update -----------------------------------------------------------------------------
@@ -88,13 +108,12 @@ def insert(view, request: Request, data: dict[str, Any]) -> Any:
     obj = view.model()
     with view.session_maker(expire_on_commit=False) as session:
         anyio.from_thread.run(view.on_model_change, data, obj, True, request)
-        obj = _assign(view, session, obj, data)
+        assign(session, obj, data)
         session.add(obj)
-        _flush(session)
+        session.flush()
         after = audit.snapshot(obj)
         audit.record(session, request, audit.CREATE, view.identity, audit.pk_text(obj), audit.diff(None, after))
         session.commit()
-    _after_change(view, request, data, obj, True)
     return obj
 
 
@@ -108,7 +127,7 @@ def update(view, request: Request, pk: str, data: dict[str, Any]) -> Any:
             "could be overwritten. Nothing was saved; reload the page and make your change again."
         )
     with view.session_maker(expire_on_commit=False) as session:
-        obj = session.execute(view._stmt_by_identifier(pk).with_for_update()).scalars().first()
+        obj = session.execute(view.row_by_key(pk).with_for_update()).scalars().first()
         if obj is None:
             raise ChangeRefused(
                 f"This {_noun(view)} no longer exists: someone deleted it after you opened it. Nothing was saved."
@@ -117,9 +136,9 @@ def update(view, request: Request, pk: str, data: dict[str, Any]) -> Any:
             raise conflict(view, session, obj, seen, data)
         before = audit.snapshot(obj)
         anyio.from_thread.run(view.on_model_change, data, obj, False, request)
-        obj = _assign(view, session, obj, data)
+        assign(session, obj, data)
         try:
-            _flush(session)
+            session.flush()
         except StaleDataError:  # changed between our read and our write: the lock makes this rare
             session.rollback()
             raise ChangeRefused(
@@ -129,7 +148,6 @@ def update(view, request: Request, pk: str, data: dict[str, Any]) -> Any:
         if changes:
             audit.record(session, request, audit.UPDATE, view.identity, audit.pk_text(obj), changes)
         session.commit()
-    _after_change(view, request, data, obj, False)
     return obj
 
 
@@ -247,19 +265,16 @@ def _cascaded(view, session: Session, obj: Any) -> list[tuple[str, str, dict[str
             continue
         table = remote.table
         rows = session.execute(select(table).where(remote == getattr(obj, local.key))).mappings().all()
-        entity = _entity_for(view, relation.mapper.class_)
+        entity = _entity_for(relation.mapper.class_)
         pk_columns = list(table.primary_key.columns)
         for row in rows:
             found.append((entity, ",".join(str(row[c.name]) for c in pk_columns), dict(row)))
     return found
 
 
-def _entity_for(view, model: type) -> str:
-    admin = getattr(view, "_admin_ref", None)
-    for other in getattr(admin, "views", []):
-        if getattr(other, "model", None) is model:
-            return other.identity
-    return model.__tablename__
+def _entity_for(model: type) -> str:
+    """The audit log's entity of a model's rows: its view's identity (SQLAdmin's slug of the class name)."""
+    return slugify_class_name(model.__name__)
 
 
 def delete(view, request: Request, pks: list[str], versions: list[str] | None = None) -> list[Any]:
@@ -270,9 +285,11 @@ def delete(view, request: Request, pks: list[str], versions: list[str] | None = 
     deleted: list[Any] = []
     with view.session_maker(expire_on_commit=False) as session:
         for i, pk in enumerate(pks):
-            obj = session.execute(view._stmt_by_identifier(pk).with_for_update()).scalars().first()
+            obj = session.execute(view.row_by_key(pk).with_for_update()).scalars().first()
             if obj is None:
-                raise ChangeRefused(f"{view.name} {pk} no longer exists. Nothing was deleted.")
+                raise RowsNotFound(f"{view.name} {pk} no longer exists. Nothing was deleted.")
+            if not anyio.from_thread.run(view.check_can_delete, request, obj):
+                raise HTTPException(status_code=403)
             seen = _seen_version(versions[i]) if versions is not None else None
             if versioned and seen is not None and obj.version != seen:
                 raise ChangeRefused(
@@ -284,7 +301,7 @@ def delete(view, request: Request, pks: list[str], versions: list[str] | None = 
             children = _cascaded(view, session, obj)
             session.delete(obj)
             try:
-                _flush(session)
+                session.flush()
             except DBAPIError as error:
                 raise ChangeRefused(f"{view.name} {label}: {describe(error).message} Nothing was deleted.") from error
             except StaleDataError:
@@ -297,6 +314,4 @@ def delete(view, request: Request, pks: list[str], versions: list[str] | None = 
                              {**audit.diff(values, None), "deleted_with": {"before": f"{view.identity} {pk_text}", "after": None}})  # fmt: skip
             deleted.append(obj)
         session.commit()
-    for obj in deleted:
-        anyio.from_thread.run(view.after_model_delete, obj, request)
     return deleted

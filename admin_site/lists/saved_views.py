@@ -13,15 +13,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import anyio
-from sqladmin.authentication import login_required
-from sqladmin.authorization import Action
 from sqlalchemy import Integer, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from models import SavedView
 
@@ -63,77 +60,54 @@ def read_links(value: list[list[Any]] | None) -> list[SavedViewLink]:
     return [SavedViewLink(*link) for link in value or []]
 
 
-class SavedViewRoutes:
-    def __init__(self, admin) -> None:
-        self._admin_ref = admin  # what sqladmin's login_required looks for
+def _back(request: Request, query: str = "") -> RedirectResponse:
+    url = str(request.url_for("admin:list", identity=request.path_params["identity"]))
+    return RedirectResponse(f"{url}?{query}" if query else url, status_code=303)
 
-    def _view(self, request: Request) -> Any:
-        view = self._admin_ref._find_model_view(request.path_params["identity"])
-        if not view.is_accessible(request) or not view.has_permission(request, Action.LIST):
-            raise HTTPException(status_code=403)
-        return view
 
-    def _back(self, request: Request, query: str = "") -> RedirectResponse:
-        url = str(request.url_for("admin:list", identity=request.path_params["identity"]))
-        return RedirectResponse(f"{url}?{query}" if query else url, status_code=303)
+async def save(request: Request, view: Any) -> Response:
+    """POST (whoever may see the list) name + query: saves (or replaces, under the same name) this list's view."""
+    form = await request.form()
+    name = str(form.get("name") or "").replace("\x00", "").strip()
+    query = clean_query(str(form.get("query") or ""))
+    if not name or len(name) > MAX_NAME or len(query) > MAX_QUERY:
+        raise HTTPException(status_code=400, detail=f"A saved view needs a name of 1 to {MAX_NAME} characters")
+    staff_id = request.state.staff_user.id
 
-    @login_required
-    async def save(self, request: Request) -> Response:
-        """POST name + query: saves (or replaces, under the same name) this list's view."""
-        view = self._view(request)
-        form = await request.form()
-        name = str(form.get("name") or "").replace("\x00", "").strip()
-        query = clean_query(str(form.get("query") or ""))
-        if not name or len(name) > MAX_NAME or len(query) > MAX_QUERY:
-            raise HTTPException(status_code=400, detail=f"A saved view needs a name of 1 to {MAX_NAME} characters")
-        staff_id = request.state.staff_user.id
-
-        def store() -> None:
-            with view.session_maker() as session:
-                values = {"staff_user_id": staff_id, "view_identity": view.identity, "name": name, "query": query}
-                statement = insert(SavedView).values(**values)
-                session.execute(
-                    statement.on_conflict_do_update(
-                        constraint="uq_saved_views_staff_user_id_view_identity_name", set_={"query": query}
-                    )
+    def store() -> None:
+        with view.session_maker() as session:
+            values = {"staff_user_id": staff_id, "view_identity": view.identity, "name": name, "query": query}
+            statement = insert(SavedView).values(**values)
+            session.execute(
+                statement.on_conflict_do_update(
+                    constraint="uq_saved_views_staff_user_id_view_identity_name", set_={"query": query}
                 )
-                session.commit()
+            )
+            session.commit()
 
-        await anyio.to_thread.run_sync(store)
-        return self._back(request, query)
+    await anyio.to_thread.run_sync(store)
+    return _back(request, query)
 
-    @login_required
-    async def remove(self, request: Request) -> Response:
-        """POST: deletes one of one's own saved views; anybody else's is simply not found (404)."""
-        view = self._view(request)
-        raw = request.path_params["saved_id"]
-        if not raw.isdigit() or len(raw) > 9:
-            raise HTTPException(status_code=404)
-        staff_id = request.state.staff_user.id
 
-        def drop() -> int:
-            with view.session_maker() as session:
-                result = session.execute(
-                    delete(SavedView).where(
-                        SavedView.id == int(raw),
-                        SavedView.staff_user_id == staff_id,
-                        SavedView.view_identity == view.identity,
-                    )
+async def remove(request: Request, view: Any) -> Response:
+    """POST: deletes one of one's own saved views; anybody else's is simply not found (404)."""
+    raw = request.path_params["saved_id"]
+    if not raw.isdigit() or len(raw) > 9:
+        raise HTTPException(status_code=404)
+    staff_id = request.state.staff_user.id
+
+    def drop() -> int:
+        with view.session_maker() as session:
+            result = session.execute(
+                delete(SavedView).where(
+                    SavedView.id == int(raw),
+                    SavedView.staff_user_id == staff_id,
+                    SavedView.view_identity == view.identity,
                 )
-                session.commit()
-                return result.rowcount
+            )
+            session.commit()
+            return result.rowcount
 
-        if not await anyio.to_thread.run_sync(drop):
-            raise HTTPException(status_code=404)
-        return self._back(request)
-
-
-def install(admin) -> None:
-    routes = SavedViewRoutes(admin)
-    admin.admin.router.routes.extend(
-        [
-            Route("/{identity}/saved-views", routes.save, name="saved_view_save", methods=["POST"]),
-            Route("/{identity}/saved-views/{saved_id}/delete", routes.remove, name="saved_view_delete",
-                  methods=["POST"]),
-        ]
-    )
+    if not await anyio.to_thread.run_sync(drop):
+        raise HTTPException(status_code=404)
+    return _back(request)

@@ -5,28 +5,19 @@ from __future__ import annotations
 import secrets
 import signal
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, select
 
 from admin_site.auth.passwords import hash_password, password_problem
 from admin_site.db.engine import make_engine, resolve_database_url
+from admin_site.db.migrations import alembic_config
 from admin_site.settings import Settings
 from models import Role, StaffUser
 
 app = typer.Typer(help="Shop back-office admin.", no_args_is_help=True, add_completion=False)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def alembic_config(url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.attributes["url"] = url
-    return config
 
 
 def _database(settings: Settings) -> str:

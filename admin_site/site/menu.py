@@ -38,7 +38,3 @@ class SideMenu:
     def _draw(self, request: Request) -> Markup:
         macros = self._admin.templates.sync_env.get_template("sqladmin_original/_macros.html").module
         return Markup(macros.display_menu(self._admin._menu, request))
-
-
-def install(admin: Any) -> None:
-    admin.templates.env.globals["side_menu"] = SideMenu(admin)

@@ -21,23 +21,25 @@ from sqladmin import ModelView
 from sqladmin.helpers import get_object_identifier, slugify_class_name
 from starlette.datastructures import URL, URLPath
 from starlette.requests import Request
-from starlette.routing import Router
+from starlette.routing import BaseRoute, Router
 
 MAX_URLS = 4096  # (site address, name, parameters) kept by the templates' url_for; emptied when full
 
 
-def memoise_url_paths(router: Router, size: int = 4096) -> None:
-    """Call once every route is in place (the end of the app factory)."""
-    resolve = router.url_path_for
-    cached = lru_cache(maxsize=size)(resolve)
+class CachedRouter(Router):
+    """A router whose routes do not change once built: each (name, parameters) is resolved once.
 
-    def url_path_for(name: str, /, **path_params: Any) -> URLPath:
+    Failed look-ups are not kept (they raise); an unhashable parameter is resolved the slow way."""
+
+    def __init__(self, routes: Sequence[BaseRoute], size: int = 4096) -> None:
+        super().__init__(routes=list(routes))
+        self._resolved = lru_cache(maxsize=size)(super().url_path_for)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         try:
-            return cached(name, **path_params)
-        except TypeError:  # an unhashable parameter: resolve it the slow way
-            return resolve(name, **path_params)
-
-    router.url_path_for = url_path_for  # type: ignore[method-assign]
+            return self._resolved(name, **path_params)
+        except TypeError:
+            return super().url_path_for(name, **path_params)
 
 
 def memoised_template_url_for() -> Callable[..., URL]:

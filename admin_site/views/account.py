@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import anyio
-from sqladmin import BaseView, expose
+from sqladmin import BaseView
 from sqladmin.flash import Flash
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from admin_site.auth import sessions as session_policy
 from admin_site.auth.own_password import change_own_password
+
+if TYPE_CHECKING:
+    from admin_site.auth.backend import StaffAuthentication
+    from admin_site.site.admin import ShopAdmin
 
 log = logging.getLogger(__name__)
 
@@ -28,21 +33,28 @@ class AccountPage(BaseView):
     def is_visible(self, request: Request) -> bool:
         return False  # reached from the top bar, not the menu of tables
 
-    @expose("/account/password", methods=["GET", "POST"], identity="account")
+
+class PasswordChange:
+    """The page's handler (route "view-account" in the route table)."""
+
+    def __init__(self, admin: ShopAdmin, backend: StaffAuthentication) -> None:
+        self.admin = admin
+        self.backend = backend  # its settings: the login throttle's limits, shared with the log-in page
+
     async def change_password(self, request: Request) -> Response:
+        """GET /account/password shows the form; POST changes the password (the login throttle applies)."""
         staff = request.state.staff_user
         if request.method == "GET":
-            return await self.templates.TemplateResponse(request, TEMPLATE, {"staff": staff, "title": self.name})
+            return await self.admin.templates.TemplateResponse(request, TEMPLATE, {"staff": staff, "title": AccountPage.name})
         form = await request.form()
         fields = [str(form.get(name, "")) for name in ("current_password", "new_password", "repeat_password")]
-        session_factory = self._admin_ref.session_maker
-        settings = self._admin_ref.authentication_backend.settings  # the login throttle's limits
+        session_factory, settings = self.admin.session_maker, self.backend.settings
         ip = request.client.host if request.client else None
         outcome = await anyio.to_thread.run_sync(change_own_password, session_factory, settings, staff.id, ip, *fields)
         if outcome.problem:
             log.info("password change refused for staff %s", staff.id)
-            context = {"staff": staff, "title": self.name, "error": outcome.problem}
-            return await self.templates.TemplateResponse(request, TEMPLATE, context, status_code=400)
+            context = {"staff": staff, "title": AccountPage.name, "error": outcome.problem}
+            return await self.admin.templates.TemplateResponse(request, TEMPLATE, context, status_code=400)
         log.info("password changed by staff %s", staff.id)
         # The change ends every session of this person (session epoch); this one goes on, renewed.
         session_policy.start(request, staff.id, outcome.session_epoch)

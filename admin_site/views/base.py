@@ -5,6 +5,8 @@ A subclass states only what differs, in class attributes; anything it does not s
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -15,26 +17,32 @@ from sqladmin.forms import WTFORMS_ATTRS
 from sqladmin.models import ModelView
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from wtforms import HiddenField
+from wtforms import Form, HiddenField
 from wtforms.fields.core import UnboundField
 
 from admin_site.forms import writes
-from admin_site.forms.constraint_messages import ConstraintProblem, describe
-from admin_site.forms.refusals import ChangeRefused, Conflict
+from admin_site.forms.bulk_actions import actions_of
+from admin_site.forms.constraint_messages import describe
 from admin_site.forms.validators import ConstraintAwareConverter
 from admin_site.inference import InferredView
+from admin_site.keys import parse_key
 from admin_site.lists import query as listing
 from admin_site.lists import rows as list_rows
 from admin_site.lists import saved_views
 from admin_site.lists.filters import ListFilter, build_filter
+from admin_site.refusals import ChangeRefused
 from admin_site.site.urls import FastUrls
 from admin_site.views.view_defaults import ShopViewMeta, attribute_names
 
+log = logging.getLogger(__name__)
+
+NOT_SAVED = "The change could not be saved. Nothing was written."
+DELETE_FAILED = "The records could not be deleted."
 ROW_LISTS = (QuerySelectField, QuerySelectMultipleField)
 ROW_KEY = "row_key"  # the bound parameter of the details and edit pages' row statements
 
@@ -67,6 +75,11 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         shown = {name.partition(".")[0] for name in self._list_prop_names}
         self._joined_relations = [getattr(self.model, name) for name in self._relation_names if name in shown]
         self._unfiltered_statements: dict[tuple[str | None, bool], listing.ListStatements] = {}
+        # The bulk actions' buttons, where SQLAdmin's templates look for them (label by slug).
+        for slug, spec in actions_of(type(self)).items():
+            self._custom_actions_in_list[slug] = spec.label
+            if spec.add_in_detail:
+                self._custom_actions_in_detail[slug] = spec.label
 
     def is_visible(self, request: Request) -> bool:
         """The menu lists a view only for roles that may look at its rows."""
@@ -172,9 +185,6 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
     def _filters_with_choices(self) -> list[ListFilter]:
         return [f for f in self._filters if f.options_column is not None]
 
-    async def list(self, request: Request) -> listing.Page:
-        return await self._in_session(lambda session: self._page(session, request)[0])
-
     async def list_screen(self, request: Request) -> dict[str, Any]:
         """What the list page shows, read in one session (one connection, one trip to a worker
         thread): the page of rows, the filters' choices and this staff member's saved views."""
@@ -190,13 +200,6 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             }
 
         return await self._in_session(work)
-
-    async def get_model_objects(self, request: Request, limit: int | None = 0) -> list[Any]:
-        """What an export sees: the rows of the list as filtered, searched and sorted."""
-        params = self.list_params(request)
-        stmt, _ = self.filtered_query(request, params)
-        stmt = self.ordered(stmt, params).options(*(joinedload(r) for r in self._joined_relations))
-        return await self._fetch_objects(stmt.limit(limit) if limit else stmt)
 
     async def _get_object_by_pk(self, stmt: Select) -> Any:
         rows = await self._fetch_objects(stmt)
@@ -260,7 +263,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
     # Each write is one transaction with its audit row; an update names the version its form showed
     # (a hidden field) and is refused if the row moved on since (see admin_site/writes.py).
 
-    async def scaffold_form(self, rules: list[str] | None = None):
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         """SQLAdmin's form class, built once unless a drop-down in it lists rows (read when built)."""
         key = tuple(rules or ())
         if key in self._form_classes:
@@ -272,6 +275,16 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             self._form_classes[key] = form
         return form
 
+    async def create_form(self) -> type[Form]:
+        return await self.scaffold_form(self._form_create_rules)
+
+    async def edit_form(self) -> type[Form]:
+        return await self.scaffold_form(self._form_edit_rules)
+
+    def lookup_loader(self, name: str) -> Any | None:
+        """The form's look-up field `name` (a many-to-one searched by typing), if it has one."""
+        return self._form_ajax_refs.get(name)
+
     async def get_form_data_for_edit(self, obj: Any) -> dict[str, Any]:
         if any(name in sa_inspect(obj).unloaded for name in self._ajax_relation_names):
             data = await super().get_form_data_for_edit(obj)
@@ -282,31 +295,34 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         return data
 
     async def insert_model(self, request: Request, data: dict) -> Any:
-        return await self._write(request, writes.insert, self, request, data)
+        row = await self._write(writes.insert, self, request, data)
+        await self.after_model_change(data, row, True, request)
+        return row
 
     async def update_model(self, request: Request, pk: str, data: dict) -> Any:
         data = {k: v for k, v in data.items() if k not in self.form_edit_readonly}
-        return await self._write(request, writes.update, self, request, pk, data)
+        row = await self._write(writes.update, self, request, pk, data)
+        await self.after_model_change(data, row, False, request)
+        return row
 
     async def delete_model(self, request: Request, pk: Any) -> None:
         await self.delete_models(request, [str(pk)])
 
     async def delete_models(self, request: Request, pks: list[str], versions: list[str] | None = None) -> None:
         """All of `pks` in one transaction, or none (ChangeRefused says why)."""
-        await self._write(request, writes.delete, self, request, pks, versions)
+        deleted = await self._write(writes.delete, self, request, pks, versions, not_saved=DELETE_FAILED)
+        for row in deleted:
+            await self.after_model_delete(row, request)
 
-    async def _write(self, request: Request, work, *args) -> Any:
+    async def _write(self, work: Callable[..., Any], *args: Any, not_saved: str = NOT_SAVED) -> Any:
+        """`work(*args)` on a worker thread; whatever the database refuses becomes a ChangeRefused."""
         try:
             return await anyio.to_thread.run_sync(lambda: work(*args))
-        except Conflict as conflict:
-            request.state.conflict = conflict
-            raise
-        except ChangeRefused as refused:  # written to be shown: say so to whoever renders it
-            if getattr(request.state, "form_problem", None) is None:
-                request.state.form_problem = ConstraintProblem(None, str(refused))
-            raise
         except DBAPIError as error:
-            raise self._refusal(request, error) from None
+            raise self._refusal(error) from None
+        except SQLAlchemyError:
+            log.exception("write to %s failed", self.identity)
+            raise ChangeRefused(not_saved) from None
 
     def _url_for_delete(self, request: Request, obj: Any) -> str:
         """The delete link names the version the page showed: a row changed since is not deleted."""
@@ -319,13 +335,11 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         """A bulk action's button opens its confirmation page; that page's form POSTs the action."""
         return str(request.url_for("admin:action_confirm", identity=self.identity, slug=action_name))
 
-    def _refusal(self, request: Request, error: DBAPIError) -> ChangeRefused:
+    def _refusal(self, error: DBAPIError) -> ChangeRefused:
         """Readable message, next to each form field it concerns (see templates/sqladmin/_form_problem.html)."""
         problem = describe(error)
         fields = [self._form_field_for(name) for name in problem.fields]
-        fields = [f for f in dict.fromkeys(fields) if f]
-        request.state.form_problem = ConstraintProblem(fields[0] if fields else None, problem.message, tuple(fields))
-        return ChangeRefused(problem.message)
+        return ChangeRefused(problem.message, field_names=tuple(f for f in dict.fromkeys(fields) if f))
 
     def _form_field_for(self, column: str) -> str | None:
         """The form field that edits a column: itself, or the many-to-one relation it is the key of."""
@@ -354,15 +368,9 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
     def _key_from_url(self, identifier: str) -> Any | None:
         """The primary key a URL names, or None when it is not a valid key (the page is then a 404)."""
-        try:
-            value = self.pk_columns[0].type.python_type(identifier)
-        except (TypeError, ValueError):
-            return None
-        if isinstance(value, int) and not -(2**31) <= value < 2**31:
-            return None
-        return value
+        return parse_key(self.pk_columns[0], identifier)
 
-    def _stmt_by_identifier(self, identifier: str) -> Select:
+    def row_by_key(self, identifier: str) -> Select:
         """Primary keys come from the URL: a value that is not a valid key finds nothing (404)."""
         value = self._key_from_url(identifier)
         return select(self.model).where(False if value is None else self.pk_columns[0] == value)

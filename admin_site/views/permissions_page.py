@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqladmin import BaseView, ModelView, expose
+from sqladmin import BaseView, ModelView
 from starlette.requests import Request
 from starlette.responses import Response
 
 from admin_site.auth.permissions import MATRIX, describe_grant
 from models.staff import Role
+
+if TYPE_CHECKING:
+    from admin_site.site.admin import ShopAdmin
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,14 @@ class PermissionsPage(BaseView):
     category = "Staff"
     identity = "permissions"
 
-    @expose("/permissions", identity="permissions")
+
+
+class MatrixPage:
+    """The page's handler (route "view-permissions" in the route table)."""
+
+    def __init__(self, admin: ShopAdmin) -> None:
+        self.admin = admin
+
     async def show(self, request: Request) -> Response:
-        context = {"title": self.name, "roles": list(Role), "rows": matrix_rows(self._admin_ref.views)}
-        return await self.templates.TemplateResponse(request, "shop/permissions.html", context)
+        context = {"title": PermissionsPage.name, "roles": list(Role), "rows": matrix_rows(self.admin.views)}
+        return await self.admin.templates.TemplateResponse(request, "shop/permissions.html", context)

@@ -14,8 +14,9 @@ from admin_site.audit import choices as audit_choices
 from admin_site.audit.history import changes_html
 from admin_site.auth.passwords import hash_password, password_problem
 from admin_site.auth.staff_rules import StaffChangeRefused, check_staff_change
-from admin_site.forms.bulk_actions import bulk_action
+from admin_site.forms.bulk_actions import actions_of, bulk_action
 from admin_site.lists.filters import ChoiceFilter
+from admin_site.refusals import ChangeRefused
 from admin_site.views.base import ShopView
 from models import AuditLog, Category, Customer, Order, OrderItem, OrderStatus, Product, Role, StaffUser
 
@@ -147,7 +148,7 @@ class StaffUserAdmin(ShopView, model=StaffUser):
         if password:
             model.password_hash = hash_password(password)
         elif is_created:
-            raise ValueError("A new staff member needs a password.")
+            raise ChangeRefused("A new staff member needs a password.", field_names=("new_password",))
 
     @bulk_action("deactivate", "Deactivate", done="deactivated")
     def deactivate(self, staff: StaffUser, request: Request) -> str | None:
@@ -171,6 +172,13 @@ def _check_password_policy(form, field) -> None:
         raise validators.ValidationError(problem)
 
 
+BULK_ACTIONS = [
+    slug
+    for view in (CategoryAdmin, ProductAdmin, CustomerAdmin, OrderAdmin, OrderItemAdmin, StaffUserAdmin)
+    for slug in actions_of(view)
+]
+
+
 class AuditLogAdmin(ShopView, model=AuditLog):
     """Append-only: nobody creates, edits or deletes audit rows through the admin."""
 
@@ -188,8 +196,7 @@ class AuditLogAdmin(ShopView, model=AuditLog):
     column_filters = [
         "staff_user",
         ChoiceFilter(AuditLog, "entity", audit_choices.entities()),
-        ChoiceFilter(AuditLog, "action", audit_choices.actions(CategoryAdmin, ProductAdmin, CustomerAdmin, OrderAdmin,
-                                                               OrderItemAdmin, StaffUserAdmin)),  # fmt: skip
+        ChoiceFilter(AuditLog, "action", audit_choices.actions(BULK_ACTIONS)),
         "at",
     ]
     column_formatters_detail = {AuditLog.changes: lambda entry, _attr: changes_html(None, entry.changes)}

@@ -1,6 +1,7 @@
 """Why a change through the admin was refused; every message is safe to show (no SQL, no parameters).
 
-Its own module, importing nothing of the app, so views, writes and actions can all raise and catch it.
+A leaf module: views, forms, bulk actions and the staff rules all raise these, and the create and
+edit pages turn them into the form page with the user's input kept (`views/form_pages.py`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ from typing import Any
 
 
 class ChangeRefused(Exception):
-    """A change was refused and nothing was written."""
+    """A change was refused and nothing was written.
+
+    `field_names` are the form fields the refusal concerns (the message is shown next to each);
+    empty when it concerns the whole form.
+    """
+
+    def __init__(self, message: str, *, field_names: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field_names = field_names
 
 
 @dataclass(frozen=True)
@@ -39,3 +49,7 @@ class Conflict(ChangeRefused):
 
     def __str__(self) -> str:
         return self.message
+
+
+class RowsNotFound(ChangeRefused):
+    """A row the request names does not exist (or its key cannot be one): the page is a 404."""

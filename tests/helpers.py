@@ -1,0 +1,273 @@
+"""What more than one test module needs, in one place: logging in, the CSRF token, forms posted as the
+edit pages post them, reading pages, the database around a test.
+
+Fixtures live in conftest.py; rows are made by factories.py. A test module imports helpers from here
+(or factories), never from another test module nor from conftest.py (pytest imports conftest itself:
+imported again as `tests.conftest` it would be a second copy of the module).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from alembic.config import Config
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.orm import Session
+
+import models
+from models import Customer, Order, OrderItem, OrderStatus, Product, StaffUser
+from tests import factories
+
+PASSWORD = "correct-horse-42"  # every staff member made by the `make_staff` fixture has it
+
+
+def run_in_own_loop(coroutine: Coroutine):
+    """Await `coroutine` on an event loop of its own thread (the browser tests may leave one running here)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+# -- the database ----------------------------------------------------------------------------------
+
+
+def alembic_config(url: str) -> Config:
+    """The app's own Alembic configuration (admin_site/db/migrations.py), leaving pytest's logging alone."""
+    from admin_site.db import migrations
+
+    return migrations.alembic_config(url, configure_logging=False)
+
+
+def truncate_all(engine: Engine) -> None:
+    tables = ", ".join(t.name for t in models.Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def fetch(db: Engine, model: type, pk: Any) -> Any:
+    """The row as the database has it now (None when it is gone), detached."""
+    with Session(db) as session:
+        return session.get(model, pk)
+
+
+Snapshot = dict[str, list[dict[str, Any]]]
+
+
+def snapshot(db: Engine) -> Snapshot:
+    """Every row of every table: a refused request must leave all of it as it was."""
+    with db.connect() as conn:
+        return {
+            table.name: [
+                dict(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns)).mappings()
+            ]
+            for table in models.Base.metadata.sorted_tables
+        }
+
+
+@contextmanager
+def recorded_statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements sent through `engine` while the block runs, in order."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def six_orders(db: Engine, number_prefix: str) -> list[Order]:
+    """Six orders of one product: odd ones a.smith@example.com's, even ones b.jones@example.com's; the first
+    four refunded, the last two paid; numbers `number_prefix` + 00000 … 00005."""
+    book = factories.product(db)
+    smith = factories.customer(db, email="a.smith@example.com")
+    other = factories.customer(db, email="b.jones@example.com")
+    return [
+        factories.order(db, (smith if n % 2 else other).id, [(book, 1)], number=f"{number_prefix}{n:05}",
+                        status=OrderStatus.refunded if n < 4 else OrderStatus.paid)
+        for n in range(6)
+    ]  # fmt: skip
+
+
+# -- the app ---------------------------------------------------------------------------------------
+
+
+def view_of(app, identity: str) -> Any:
+    """The app's view instance with this identity ("order", "staff-user", …)."""
+    return next(v for v in app.state.admin.views if getattr(v, "identity", None) == identity)
+
+
+# -- the CSRF token and logging in -----------------------------------------------------------------
+
+CSRF_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def csrf_token_of(client) -> str:
+    """The CSRF token of the client's current session, as a page shows it (the login page has one)."""
+    page = client.get("/admin/login")
+    found = CSRF_IN_PAGE.search(page.text)
+    assert found, "no CSRF token on the login page"
+    return found.group(1) or found.group(2)
+
+
+def _session_cookie(client) -> str | None:
+    try:
+        return client.cookies.get("admin_session")
+    except Exception:
+        return None
+
+
+def sends_csrf_token(client):
+    """Make `client` add the session's CSRF token (X-CSRF-Token) to its unsafe requests to /admin,
+    as the admin's pages and scripts do, unless the request carries a token of its own (header or
+    `csrf_token` field). Tests of the CSRF protection itself use a client without this."""
+    if getattr(client, "_sends_csrf_token", False):
+        return client
+    cache: dict[str, str | None] = {}
+
+    def add_token(request) -> None:
+        if request.method in _SAFE_METHODS or not request.url.path.startswith("/admin"):
+            return
+        body = request.read()  # the encoded form (multipart bodies too)
+        if "x-csrf-token" in request.headers or b"csrf_token=" in body or b'name="csrf_token"' in body:
+            return
+        cookie = _session_cookie(client)
+        if cookie is None or cache.get("cookie") != cookie:
+            cache["token"] = csrf_token_of(client)
+            cache["cookie"] = _session_cookie(client)
+            # The look-up may have started a session: send the cookie it set, not the one read before.
+            if "cookie" in request.headers:
+                del request.headers["cookie"]
+            client.cookies.set_cookie_header(request)
+        request.headers["X-CSRF-Token"] = cache["token"]
+
+    client.event_hooks["request"].append(add_token)
+    client._sends_csrf_token = True
+    return client
+
+
+@contextmanager
+def browser_client(app, **options) -> Iterator[Any]:
+    """Another browser on the app: a TestClient of its own (own cookies) that sends the CSRF token."""
+    from starlette.testclient import TestClient
+
+    with TestClient(app, base_url="http://testserver", follow_redirects=False, **options) as client:
+        yield sends_csrf_token(client)
+
+
+def login(client, email: str, password: str = PASSWORD):
+    """Post the log-in form (the token sent as the pages' script would); returns the response."""
+    return sends_csrf_token(client).post("/admin/login", data={"username": email, "password": password})
+
+
+def login_with_token_field(client, email: str) -> None:
+    """Log a client that sends no token by itself in, the token in the form's hidden field; must succeed."""
+    response = client.post(
+        "/admin/login", data={"username": email, "password": PASSWORD, "csrf_token": csrf_token_of(client)}
+    )
+    assert response.status_code == 302, response.text[-500:]
+
+
+def browser_login(page, live_server: str, email: str) -> None:
+    """Log in through the log-in page in a real browser (Playwright), landing on the home page."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server}/admin/login")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+
+
+# -- forms as the edit pages post them: every field, and the version the page showed ----------------
+
+
+def product_form(p: Product, **changes) -> dict:
+    return {"sku": p.sku, "name": p.name, "category": p.category_id, "price": str(p.price), "cost": str(p.cost),
+            "stock_quantity": str(p.stock_quantity), "reorder_level": str(p.reorder_level), "is_active": "y",
+            "version": "1", **changes}  # fmt: skip
+
+
+def order_form(o: Order, **changes) -> dict:
+    return {"customer": o.customer_id, "status": o.status.value, "placed_at": o.placed_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "shipped_at": "", "discount_pct": "0", "shipping_fee": "0", "notes": "", "version": "1",
+            **changes}  # fmt: skip
+
+
+def item_form(i: OrderItem, **changes) -> dict:
+    return {"order": i.order_id, "product": i.product_id, "quantity": str(i.quantity), "unit_price": str(i.unit_price),
+            "version": "1", **changes}  # fmt: skip
+
+
+def customer_form(customer: Customer, **changes) -> dict[str, str]:
+    form = {"email": customer.email, "first_name": customer.first_name, "last_name": customer.last_name,
+            "country": customer.country, "phone": ""}  # fmt: skip
+    version = getattr(customer, "version", None)
+    if version is not None:
+        form["version"] = str(version)
+    return {**form, **changes}
+
+
+def staff_form(staff: StaffUser, **changes: str | None) -> dict[str, str]:
+    """The staff edit form as the browser posts it (an unchecked checkbox is simply absent: pass None), opened
+    at the version `staff` holds."""
+    form = {"email": staff.email, "full_name": staff.full_name, "role": staff.role.value, "is_active": "y",
+            "version": str(staff.version)}  # fmt: skip
+    form.update(changes)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+# -- reading pages ---------------------------------------------------------------------------------
+
+ROW_LINK = re.compile(r'/admin/(?P<identity>[a-z-]+)/details/(?P<pk>\d+)["?]')  # ?: the list's query
+
+
+def listed_ids(page: str, identity: str) -> list[int]:
+    """Primary keys of the rows on a list page, in order (each row links to its details once)."""
+    ids = [int(m["pk"]) for m in ROW_LINK.finditer(page) if m["identity"] == identity]
+    return list(dict.fromkeys(ids))
+
+
+def row_count(page: str) -> str:
+    """The list's "Showing 1 to 2 of 3 items" line."""
+    return re.sub(r"\s+", " ", re.search(r'id="row-count">(.*?)</p>', page, re.DOTALL)[1]).strip()
+
+
+def shown_text(page: str) -> str:
+    """The page's text as read: tags dropped, entities decoded, white space collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+
+
+FIELD_BLOCK = '<div class="mb-3 form-group row">'
+
+
+def field_block(page: str, name: str) -> str:
+    """The form-group of the field `name`: its label, input, errors."""
+    for block in page.split(FIELD_BLOCK)[1:]:
+        if re.search(rf'\bname="{re.escape(name)}"', block):
+            return block
+    raise AssertionError(f"no field {name!r} on the page")
+
+
+def assert_security_headers(response, *, cacheable: bool = False) -> None:
+    headers = response.headers
+    csp = headers["content-security-policy"]
+    script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src and "*" not in script_src
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp and "default-src 'self'" in csp
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    if cacheable:
+        assert "no-store" not in headers.get("cache-control", "")
+    else:
+        assert headers["cache-control"] == "no-store"
