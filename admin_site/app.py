@@ -72,7 +72,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         admin.add_view(own_class(view))
     admin.serve(route_table(admin, authentication, settings), static_mounts(), settings.trusted_origins)
     # The routes never change once built, so each URL is resolved by name once (CachedRouter).
-    app.router = CachedRouter([Route("/healthz", healthz), Route("/", root), Mount("/admin", admin.admin, name="admin")])
+    app.router = CachedRouter(
+        [Route("/healthz", healthz), Route("/", root), Mount("/admin", admin.admin, name="admin")]
+    )
     app.state.admin = admin
     app.state.engine = engine
     app.state.settings = settings

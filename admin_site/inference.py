@@ -109,7 +109,9 @@ def label_attribute(model: type) -> str | None:
     return None
 
 
-def infer_view(model: type) -> InferredView:
+def infer_view(model: type) -> InferredView:  # noqa: PLR0915
+    # One pass over the mapper that states every default in order (list, search, sort, filters, form,
+    # details, labels): longer than 60 lines, but split it and each part would re-derive the same facts.
     mapper: Mapper = inspect(model)
     pk_names = [c.key for c in mapper.primary_key]
     many_to_one = _many_to_one(mapper)

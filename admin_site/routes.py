@@ -42,8 +42,13 @@ def route_table(admin: ShopAdmin, backend: StaffAuthentication, settings: Settin
         AdminRoute("/login", session.login, "login", PUBLIC, GET_POST),
         AdminRoute("/logout", session.logout, "logout", SIGNED_IN, GET_POST),
         AdminRoute("/logout-everywhere", session.logout_everywhere, "logout_everywhere", SIGNED_IN, POST),
-        AdminRoute("/account/password", PasswordChange(admin, backend).change_password, "view-account",
-                   OnPage("account"), GET_POST),  # fmt: skip
+        AdminRoute(
+            "/account/password",
+            PasswordChange(admin, backend).change_password,
+            "view-account",
+            OnPage("account"),
+            GET_POST,
+        ),
         AdminRoute("/permissions", MatrixPage(admin).show, "view-permissions", OnPage("permissions")),
         # One model's view: {identity} names it; the guard passes it to the handler.
         AdminRoute("/{identity}/list", reading.list, "list", Action.LIST),
@@ -56,11 +61,13 @@ def route_table(admin: ShopAdmin, backend: StaffAuthentication, settings: Settin
         AdminRoute("/{identity}/confirm/{slug}", bulk.confirm, "action_confirm", BULK_ACTION),
         AdminRoute("/{identity}/action/{slug}", bulk.run, "action", BULK_ACTION, POST),
         AdminRoute("/{identity}/export/{export_type}", export.export, "export", Action.EXPORT),
-        AdminRoute("/{identity}/export-selected/{export_type}", export.export_selected, "export_selected",
-                   Action.EXPORT, POST),  # fmt: skip
+        AdminRoute(
+            "/{identity}/export-selected/{export_type}", export.export_selected, "export_selected", Action.EXPORT, POST
+        ),
         AdminRoute("/{identity}/saved-views", saved_views.save, "saved_view_save", Action.LIST, POST),
-        AdminRoute("/{identity}/saved-views/{saved_id}/delete", saved_views.remove, "saved_view_delete",
-                   Action.LIST, POST),  # fmt: skip
+        AdminRoute(
+            "/{identity}/saved-views/{saved_id}/delete", saved_views.remove, "saved_view_delete", Action.LIST, POST
+        ),
         AdminRoute("/{identity}/filter-lookup", FilterLookup(admin).lookup, "filter_lookup", Action.LIST),
         # SQLAdmin's links that lead nowhere here: no role may import, no model stores files.
         AdminRoute("/{identity}/import", reading.no_files, "import", Action.IMPORT, POST),

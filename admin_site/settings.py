@@ -64,8 +64,9 @@ class Settings:
             login_max_failures_per_account=int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "10")),
             login_max_failures_per_address=int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "50")),
             login_throttle_window=int(env.get("LOGIN_THROTTLE_WINDOW", str(15 * 60))),
-            trusted_origins=tuple(o.strip().rstrip("/") for o in env.get("ADMIN_TRUSTED_ORIGINS", "").split(",")
-                                  if o.strip()),
+            trusted_origins=tuple(
+                o.strip().rstrip("/") for o in env.get("ADMIN_TRUSTED_ORIGINS", "").split(",") if o.strip()
+            ),
         )
         settings.check()
         return settings

@@ -131,8 +131,9 @@ def copy_seconds(app, url: str, repeat: int = 3) -> float:
     from admin_site.export.streams import EXPORT_SETTINGS, copy_sql
 
     view = next(v for v in app.state.admin.views if getattr(v, "identity", None) == "order")
-    request = Request({"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": [],
-                       "path_params": {}})
+    request = Request(
+        {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": [], "path_params": {}}
+    )
     stmt, columns = export_statement(view, request)
     engine = create_engine(url)
 

@@ -64,7 +64,10 @@ def workloads(order_id: int) -> list[tuple[str, str]]:
 EXTRA = [  # informational: not among the targets
     ("baseline: GET /healthz (no page, one SELECT 1)", "/healthz"),
     ("orders search by e-mail 'smith1234'", "/admin/order/list?search=smith1234"),
-    ("orders paid+shipped in March 2025", "/admin/order/list?status=paid&status=shipped&placed_at__gte=2025-03-01&placed_at__lte=2025-03-31"),
+    (
+        "orders paid+shipped in March 2025",
+        "/admin/order/list?status=paid&status=shipped&placed_at__gte=2025-03-01&placed_at__lte=2025-03-31",
+    ),
     ("orders page 2", "/admin/order/list?page=2"),
     ("orders sorted by total desc", "/admin/order/list?sortBy=total&sort=desc"),
 ]
@@ -128,21 +131,29 @@ def captured_statements(app, path: str, password: str) -> list[tuple[str, object
     return [(s, p) for s, p in seen if "staff_users" not in s and "login_attempts" not in s]
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915 - the benchmark run, step by step, as it prints them
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--products", type=int, default=10_000)
-    parser.add_argument("--pgdata", type=Path, default=DEFAULT_PGDATA, help="embedded server's data dir (kept between runs)")
+    parser.add_argument(
+        "--pgdata", type=Path, default=DEFAULT_PGDATA, help="embedded server's data dir (kept between runs)"
+    )
     parser.add_argument("--requests", type=int, default=30, help="timed requests per workload")
-    parser.add_argument("--only", default="", help="time only the workloads whose names contain one of these (comma-separated)")
-    parser.add_argument("--formats", default="csv", help="exports to time: any of csv,json,xlsx (comma-separated); '' for none")
+    parser.add_argument(
+        "--only", default="", help="time only the workloads whose names contain one of these (comma-separated)"
+    )
+    parser.add_argument(
+        "--formats", default="csv", help="exports to time: any of csv,json,xlsx (comma-separated); '' for none"
+    )
     parser.add_argument("--no-stock", action="store_true", help="do not time stock SQLAdmin beside the app")
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
     prepared = prepare(args.pgdata, orders=args.orders, customers=args.customers, products=args.products)
-    print(f"database: {prepared.counts} ({'seeded in %.0f s' % prepared.seeded_seconds if prepared.seeded_seconds else 'reused'})")
+    print(
+        f"database: {prepared.counts} ({f'seeded in {prepared.seeded_seconds:.0f} s' if prepared.seeded_seconds else 'reused'})"
+    )
     password = ensure_staff(prepared.url)
     secret = secrets.token_urlsafe(32)
     port = free_port()
@@ -174,8 +185,10 @@ def main() -> None:
 
             stock_timing = TimingClient(stock_port, {}) if stock is not None else None
             rows = []
-            header = (f"{'workload':42} {'median':>8} {'p90':>8} {'PG floor':>9} {'stock':>8} {'faster':>7}"
-                      f" {'given':>6} {'target':>7}")
+            header = (
+                f"{'workload':42} {'median':>8} {'p90':>8} {'PG floor':>9} {'stock':>8} {'faster':>7}"
+                f" {'given':>6} {'target':>7}"
+            )
             print("\n" + header + "\n" + "-" * len(header))
             wanted = [w.strip() for w in args.only.split(",") if w.strip()]
             chosen = [(n, p) for n, p in workloads(order_id) + EXTRA if not wanted or any(w in n for w in wanted)]
@@ -200,36 +213,62 @@ def main() -> None:
             for name, path in slow:
                 samples[name] += timed(timing, path, 3, relogin)
             for name, path in quick + slow:
-                pg, _ = floor_ms(prepared.url, captured_statements(local_app, path, password), repeat=3 if "total" in name else 5)
+                pg, _ = floor_ms(
+                    prepared.url, captured_statements(local_app, path, password), repeat=3 if "total" in name else 5
+                )
                 median = statistics.median(samples[name])
                 stock_median = statistics.median(stock_samples[name]) if stock_samples.get(name) else None
                 reference = SQLADMIN_MS.get(name)
                 target = TARGET_MS.get(name)
-                rows.append({"workload": name, "path": path, "median_ms": round(median, 1),
-                             "p90_ms": round(p90(samples[name]), 1), "pg_floor_ms": round(pg, 1),
-                             "stock_sqladmin_ms": stock_median and round(stock_median, 1),
-                             "stock_sqladmin_p90_ms": stock_median and round(p90(stock_samples[name]), 1),
-                             "sqladmin_given_ms": reference, "target_ms": target,
-                             "load_average": round(os.getloadavg()[0], 1)})
+                rows.append(
+                    {
+                        "workload": name,
+                        "path": path,
+                        "median_ms": round(median, 1),
+                        "p90_ms": round(p90(samples[name]), 1),
+                        "pg_floor_ms": round(pg, 1),
+                        "stock_sqladmin_ms": stock_median and round(stock_median, 1),
+                        "stock_sqladmin_p90_ms": stock_median and round(p90(stock_samples[name]), 1),
+                        "sqladmin_given_ms": reference,
+                        "target_ms": target,
+                        "load_average": round(os.getloadavg()[0], 1),
+                    }
+                )
                 stock_cells = f"{stock_median:8.1f} {stock_median / median:6.1f}x" if stock_median else f"{'':8} {'':7}"
-                print(f"{name:42} {median:8.1f} {p90(samples[name]):8.1f} {pg:9.1f} {stock_cells} {reference or '':>6}"
-                      f" {target or '':>7}   (load {os.getloadavg()[0]:.1f})", flush=True)
+                print(
+                    f"{name:42} {median:8.1f} {p90(samples[name]):8.1f} {pg:9.1f} {stock_cells} {reference or '':>6}"
+                    f" {target or '':>7}   (load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
 
             exports = []
             for export_type in [f for f in args.formats.split(",") if f]:
                 seconds, size, growth, head = download(client, f"/admin/order/export/{export_type}", server.pid)
-                exports.append({"format": export_type, "seconds": round(seconds, 2), "bytes": size,
-                                "peak_rss_growth_mb": round(growth, 1)})
-                print(f"\nexport {export_type}: {seconds:.2f} s, {size / 2**20:.0f} MiB, server peak RSS growth {growth:.1f} MB",
-                      flush=True)
+                exports.append(
+                    {
+                        "format": export_type,
+                        "seconds": round(seconds, 2),
+                        "bytes": size,
+                        "peak_rss_growth_mb": round(growth, 1),
+                    }
+                )
+                print(
+                    f"\nexport {export_type}: {seconds:.2f} s, {size / 2**20:.0f} MiB, server peak RSS growth {growth:.1f} MB",
+                    flush=True,
+                )
                 for line in head[:2]:
                     print("   ", line.decode(errors="replace")[:160])
             if "csv" in args.formats:
                 floor = copy_seconds(local_app, prepared.url)
                 print(f"PostgreSQL COPY of the same query: {floor:.2f} s")
                 exports.append({"format": "COPY floor", "seconds": round(floor, 2)})
-        result = {"machine": machine(), "counts": prepared.counts, "seeded_seconds": prepared.seeded_seconds,
-                  "workloads": rows, "exports": exports}
+        result = {
+            "machine": machine(),
+            "counts": prepared.counts,
+            "seeded_seconds": prepared.seeded_seconds,
+            "workloads": rows,
+            "exports": exports,
+        }
         out = ROOT / "benchmarks" / "last_run.json"
         out.write_text(json.dumps(result, indent=2))
         print(f"\nwritten to {out}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -65,6 +66,7 @@ def test_views_prints_the_inferred_options(database_url):
     assert "password" not in result.output.split("Staff Users", 1)[1].split("\n\n")[0].split("form:")[0]
 
 
+@pytest.mark.slow  # a server process of its own
 def test_serve_answers_over_http_with_the_collector_settled(database_url, db, tmp_path):
     """`admin-site serve` in its own process: migrates, then serves; the long-lived objects are frozen."""
     import os

@@ -25,7 +25,7 @@ from admin_site.app import create_app
 from admin_site.inference import infer_view
 from admin_site.views.registry import generated_view
 from models import Role
-from tests.helpers import listed_ids, login, recorded_statements
+from tests.helpers import browser_client, listed_ids, login, recorded_statements
 
 
 class GadgetBase(DeclarativeBase):
@@ -76,13 +76,11 @@ def gadget_tables(engine):
 
 @pytest.fixture
 def gadget_client(settings, engine, gadget_tables, make_staff):
-    from starlette.testclient import TestClient
-
     app = create_app(settings, engine)
     app.state.admin.add_view(generated_view(Gadget))
     app.state.admin.add_view(generated_view(Maker))
     staff = make_staff(Role.admin)
-    with TestClient(app, follow_redirects=False) as client:
+    with browser_client(app) as client:
         assert login(client, staff.email).status_code == 302
         yield client
     with engine.begin() as conn:

@@ -79,6 +79,7 @@ def fresh_engine(fresh_database_url):
     engine.dispose()
 
 
+@pytest.mark.slow  # a database of its own, the whole schema built, dropped and built again
 def test_upgrade_downgrade_upgrade_round_trip(fresh_engine) -> None:
     url, engine = fresh_engine
     config = alembic_config(url)
@@ -118,6 +119,7 @@ def test_upgrade_downgrade_upgrade_round_trip(fresh_engine) -> None:
     assert database_constraints(engine) == metadata_constraints()
 
 
+@pytest.mark.slow
 def test_each_revision_steps_down_and_up(fresh_engine) -> None:
     """Every revision's downgrade undoes its upgrade, one step at a time."""
     url, engine = fresh_engine

@@ -23,6 +23,7 @@ def attempts(db) -> list[LoginAttempt]:
         return list(session.scalars(select(LoginAttempt).order_by(LoginAttempt.id)))
 
 
+@pytest.mark.slow  # log-ins timed at the production Argon2 cost
 def test_unknown_email_and_wrong_password_get_the_same_answer_in_about_the_same_time(
     client, make_staff, production_password_hashing
 ):

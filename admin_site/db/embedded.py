@@ -41,9 +41,7 @@ class EmbeddedPostgres:
     def url(self, database: str) -> str:
         assert self._server is not None, "start() first"
         raw = make_url(self._server.get_uri(database))
-        return raw.set(drivername="postgresql+psycopg2", password=None).render_as_string(
-            hide_password=False
-        )
+        return raw.set(drivername="postgresql+psycopg2", password=None).render_as_string(hide_password=False)
 
     def create_database(self, name: str) -> None:
         """Create `name` when missing."""

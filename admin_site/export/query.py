@@ -82,7 +82,9 @@ def export_statement(view: Any, request: Request, pks: list[Any] | None = None) 
             else:
                 expression = target
         columns.append(ExportColumn(name, expression, _kind(expression)))
-    stmt = stmt.with_only_columns(*(c.expression.label(f"c{i}") for i, c in enumerate(columns)), maintain_column_froms=True)
+    stmt = stmt.with_only_columns(
+        *(c.expression.label(f"c{i}") for i, c in enumerate(columns)), maintain_column_froms=True
+    )
     for other, onclause in joins:
         stmt = stmt.outerjoin(other, onclause)
     return stmt, columns

@@ -75,7 +75,9 @@ async def export_response(view: Any, request: Request, export_type: str, pks: li
             stream_csv(session_maker, stmt, columns, view.model, done), media_type=media_type, headers=headers
         )
     if export_type == "json":
-        return StreamingResponse(json_chunks(session_maker, rows_stmt, columns, done), media_type=media_type, headers=headers)
+        return StreamingResponse(
+            json_chunks(session_maker, rows_stmt, columns, done), media_type=media_type, headers=headers
+        )
     if export_type == "xlsx":
         handle, path = tempfile.mkstemp(prefix="admin-export-", suffix=".xlsx")
         os.close(handle)

@@ -3,6 +3,7 @@ JSON from a server-side cursor, XLSX written in constant-memory mode to a tempor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -104,6 +105,7 @@ def stream_csv(
     chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
     cancelled = threading.Event()
     writer = _QueueWriter(chunks, cancelled)
+
     def produce() -> None:
         rows, completed, failure = 0, False, None
         try:
@@ -115,10 +117,8 @@ def stream_csv(
             log.exception("CSV export failed")
             rows, failure = writer.rows, error
         done(rows, completed)  # audited before the response ends
-        try:
+        with contextlib.suppress(ExportCancelled):
             writer.put(failure or _DONE)
-        except ExportCancelled:
-            pass
 
     async def body() -> AsyncIterator[bytes]:
         thread = threading.Thread(target=produce, name="csv-export", daemon=True)
@@ -156,7 +156,9 @@ def _stream_rows(session_maker, stmt: Select) -> Iterator[tuple]:
             yield from partition
 
 
-def json_chunks(session_maker, stmt: Select, columns: list[ExportColumn], done: Callable[[int, bool], None]) -> Iterator[bytes]:
+def json_chunks(
+    session_maker, stmt: Select, columns: list[ExportColumn], done: Callable[[int, bool], None]
+) -> Iterator[bytes]:
     """A JSON array of objects keyed by column name; blocking, so Starlette runs it in a thread."""
     names = [c.name for c in columns]
     rows, completed = 0, False
@@ -165,7 +167,7 @@ def json_chunks(session_maker, stmt: Select, columns: list[ExportColumn], done: 
         size = 0
         for row in _stream_rows(session_maker, stmt):
             text = ("\n" if rows == 0 else ",\n") + json.dumps(
-                {name: json_value(value) for name, value in zip(names, row)}, ensure_ascii=False
+                {name: json_value(value) for name, value in zip(names, row, strict=True)}, ensure_ascii=False
             )
             rows += 1
             parts.append(text)
@@ -184,8 +186,10 @@ def write_xlsx(path: str, session_maker, stmt: Select, columns: list[ExportColum
     """Write the rows to an .xlsx file with XlsxWriter's constant memory mode; return the row count."""
     import xlsxwriter
 
-    workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
-                                          "strings_to_urls": False, "strings_to_numbers": False})
+    workbook = xlsxwriter.Workbook(
+        path,
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+    )
     money = workbook.add_format({"num_format": "0.00"})
     rows = 0
     sheet, line = None, XLSX_MAX_ROWS
@@ -196,7 +200,7 @@ def write_xlsx(path: str, session_maker, stmt: Select, columns: list[ExportColum
                 for col, column in enumerate(columns):
                     sheet.write_string(0, col, neutralise_formula(column.name))
                 line = 1
-            for col, (column, value) in enumerate(zip(columns, row)):
+            for col, value in enumerate(row):
                 if value is None:
                     continue
                 if isinstance(value, (int, Decimal)) and not isinstance(value, bool):

@@ -267,8 +267,7 @@ def _cascaded(view, session: Session, obj: Any) -> list[tuple[str, str, dict[str
         rows = session.execute(select(table).where(remote == getattr(obj, local.key))).mappings().all()
         entity = _entity_for(relation.mapper.class_)
         pk_columns = list(table.primary_key.columns)
-        for row in rows:
-            found.append((entity, ",".join(str(row[c.name]) for c in pk_columns), dict(row)))
+        found.extend((entity, ",".join(str(row[c.name]) for c in pk_columns), dict(row)) for row in rows)
     return found
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -40,11 +41,11 @@ class FilterLookup:
         if target is None or not view_allows(target, request, "list"):
             raise HTTPException(status_code=403)
         label = getattr(related.target, related.label)
-        stmt = (
-            select(label)
-            .where(label.ilike(like_pattern(term), escape="\\"))
-            .order_by(label)
-            .limit(MAX_RESULTS)
-        )
-        rows = await view._run_arbitrary_query(stmt)
+        stmt = select(label).where(label.ilike(like_pattern(term), escape="\\")).order_by(label).limit(MAX_RESULTS)
+
+        def read() -> list[Any]:
+            with view.session_maker() as session:
+                return list(session.execute(stmt).all())
+
+        rows = await anyio.to_thread.run_sync(read)
         return JSONResponse({"results": [str(row[0]) for row in rows]})

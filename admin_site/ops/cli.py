@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import signal
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from alembic import command
@@ -48,7 +48,10 @@ def add_staff(engine: Engine, email: str, password: str, role: Role, full_name: 
         if session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
             raise typer.BadParameter(f"a staff user with e-mail {email} already exists")
         staff = StaffUser(
-            email=email, full_name=full_name or email.split("@", maxsplit=1)[0], password_hash=hash_password(password), role=role
+            email=email,
+            full_name=full_name or email.split("@", maxsplit=1)[0],
+            password_hash=hash_password(password),
+            role=role,
         )
         session.add(staff)
         session.commit()
@@ -171,7 +174,11 @@ def demo(
                 existing.role = role
                 session.commit()
             else:
-                session.add(StaffUser(email=email, full_name=f"Demo {role.value}", password_hash=hash_password(password), role=role))
+                session.add(
+                    StaffUser(
+                        email=email, full_name=f"Demo {role.value}", password_hash=hash_password(password), role=role
+                    )
+                )
                 session.commit()
         typer.echo(f"  {role.value:8} {email:24} {password}")
     engine.dispose()
@@ -183,8 +190,10 @@ def views() -> None:
     """Print what each admin view shows: columns, search, sort, filters, form fields."""
     from admin_site.views.registry import all_views
 
+    def names(items: list[Any]) -> str:  # attribute names, columns or ListFilter objects
+        return ", ".join(i if isinstance(i, str) else getattr(i, "key", None) or i.name for i in items) or "—"
+
     for view in all_views():
-        names = lambda items: ", ".join(i if isinstance(i, str) else getattr(i, "key", None) or i.name for i in items) or "—"  # noqa: E731, E501 - filters may be ListFilter objects
         typer.echo(f"{view.name_plural}  ({view.model.__name__}, menu: {view.category}, count: {view.count_mode})")
         typer.echo(f"  list:    {names(view.column_list)}")
         typer.echo(f"  search:  {names(view.column_searchable_list)}")

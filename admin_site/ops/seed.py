@@ -21,6 +21,30 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from tqdm import tqdm
 
+from admin_site.ops.seed_vocabulary import (
+    ADJECTIVES,
+    CATEGORY_TREE,
+    COUNTRIES,
+    COUNTRY_WEIGHTS,
+    DESCRIPTIONS,
+    DISCOUNT_CUM,
+    DISCOUNTS,
+    FIRST_NAMES,
+    GENERIC_NOUNS,
+    ITEM_COUNT_CUM,
+    ITEM_COUNTS,
+    LAST_NAMES,
+    LEAF_NOUNS,
+    NOTES,
+    QUANTITIES,
+    QUANTITY_CUM,
+    SHIPPED_STATUSES,
+    SHIPPING_CUM,
+    SHIPPING_FEES,
+    STATUS_CUM,
+    STATUSES,
+)
+
 if TYPE_CHECKING:
     from psycopg2.extensions import cursor as Cursor
 
@@ -31,50 +55,6 @@ HISTORY_DAYS = 730  # customers and products are created in the two years before
 ORDER_DAYS = 730  # so before any seeded order that points at them.
 NULL = r"\N"
 TABLES = ("categories", "products", "customers", "orders", "order_items")
-
-# Top-level category -> child category -> nouns of the products sold in it.
-CATEGORY_TREE: dict[str, dict[str, tuple[str, ...]]] = {
-    "Electronics": {"Phones & Tablets": ("Smartphone", "Tablet", "Phone Case"),
-                    "Computers": ("Laptop", "Keyboard", "Monitor"), "Audio": ("Headphones", "Speaker", "Earbuds")},
-    "Clothing": {"Men's Clothing": ("Shirt", "Jacket", "Chinos"), "Women's Clothing": ("Dress", "Blouse", "Cardigan"),
-                 "Shoes": ("Sneakers", "Boots", "Sandals")},
-    "Home & Kitchen": {"Cookware": ("Frying Pan", "Saucepan", "Dutch Oven"),
-                       "Furniture": ("Desk Chair", "Bookshelf", "Side Table"),
-                       "Bedding": ("Duvet", "Pillow", "Sheet Set")},
-    "Sports & Outdoors": {"Fitness": ("Yoga Mat", "Dumbbell Set", "Kettlebell"),
-                          "Cycling": ("Bike Helmet", "Bike Light", "Water Bottle"),
-                          "Camping": ("Tent", "Sleeping Bag", "Camping Stove")},
-    "Books": {"Fiction": ("Novel", "Thriller", "Short Stories"),
-              "Non-Fiction": ("Cookbook", "Biography", "Travel Guide"),
-              "Children's Books": ("Picture Book", "Activity Book", "Bedtime Stories")},
-    "Beauty": {"Skincare": ("Face Cream", "Serum", "Cleanser"), "Makeup": ("Lipstick", "Mascara", "Foundation"),
-               "Fragrance": ("Eau de Parfum", "Body Mist", "Eau de Toilette")},
-}
-LEAF_NOUNS = {leaf: nouns for children in CATEGORY_TREE.values() for leaf, nouns in children.items()}
-GENERIC_NOUNS = ("Gift Set", "Bundle", "Accessory", "Starter Kit")  # for categories someone else made
-ADJECTIVES = ("Classic", "Premium", "Essential", "Compact", "Deluxe", "Eco", "Pro", "Everyday",
-              "Vintage", "Ultra", "Smart", "Organic", "Lightweight", "Heritage")
-DESCRIPTIONS = ("A {name} built to last, with a two-year warranty.",
-                "Our best-selling {name}: customers love it for everyday use.",
-                "The {name} in a new, more sustainable edition.")
-FIRST_NAMES = ("James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "David",
-               "Elizabeth", "William", "Sarah", "Lukas", "Emma", "Mateo", "Sofía", "Noah", "Zoë", "Liam",
-               "Olivia", "José", "Chloé", "Arjun", "Priya", "Wei", "Yuki", "Ahmed", "Fatima")
-LAST_NAMES = ("Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Wilson",
-              "Taylor", "O'Brien", "Müller", "Schmidt", "Dubois", "Rossi", "Kowalski", "Nguyen", "Kim",
-              "Patel", "Singh", "Jansen", "Larsen", "Novák", "Fernández", "Chen")
-COUNTRIES = ("US", "GB", "DE", "FR", "NL", "ES", "IT", "PL", "SE", "CA", "AU", "IE", "BE", "AT", "DK")
-COUNTRY_WEIGHTS = (30, 14, 12, 9, 6, 5, 5, 4, 3, 4, 3, 2, 1, 1, 1)
-
-STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
-STATUS_CUM = tuple(accumulate((6, 10, 14, 58, 8, 4)))
-SHIPPED_STATUSES = frozenset({"shipped", "delivered", "refunded"})
-DISCOUNTS, DISCOUNT_CUM = ("0.00", "5.00", "10.00", "15.00"), tuple(accumulate((84, 8, 5, 3)))
-SHIPPING_FEES, SHIPPING_CUM = ("0.00", "4.95", "7.50", "12.00"), tuple(accumulate((35, 40, 20, 5)))
-NOTES = ("Leave at the front door.", "Gift wrap, please.", "Call before delivery.",
-         "Deliver to the neighbour\nat number 12 if nobody is home.")
-ITEM_COUNTS, ITEM_COUNT_CUM = (1, 2, 3, 4, 5), tuple(accumulate((16, 22, 26, 20, 16)))  # average ~3
-QUANTITIES, QUANTITY_CUM = ("1", "2", "3", "4", "5", "10"), tuple(accumulate((72, 15, 6, 3, 3, 1)))
 
 
 @dataclass(frozen=True)
@@ -91,7 +71,7 @@ def copy_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-NOTE_CELLS = tuple(copy_text(note) for note in NOTES) + (NULL,)
+NOTE_CELLS = (*(copy_text(note) for note in NOTES), NULL)
 NOTE_CUM = tuple(accumulate((1,) * len(NOTES) + (36,)))  # ~10% of orders carry a note
 
 
@@ -148,8 +128,14 @@ def _next_id(cur: Cursor, table: str, code_column: str | None = None, prefix: st
     """First free id, also past any code like 'SO-0000042' typed in by hand: codes derive from ids."""
     last = _scalar(cur, f"SELECT coalesce(max(id), 0) FROM {table}")
     if code_column:
-        last = max(last, _scalar(cur, f"SELECT coalesce(max(substr({code_column}, %s)::int), 0) FROM {table} "
-                                      f"WHERE {code_column} ~ %s", (len(prefix) + 1, f"^{prefix}[0-9]{{1,9}}$")))
+        last = max(
+            last,
+            _scalar(
+                cur,
+                f"SELECT coalesce(max(substr({code_column}, %s)::int), 0) FROM {table} WHERE {code_column} ~ %s",
+                (len(prefix) + 1, f"^{prefix}[0-9]{{1,9}}$"),
+            ),
+        )
     return last + 1
 
 
@@ -168,14 +154,17 @@ def _seed_categories(cur: Cursor) -> int:
 
 def _leaf_categories(cur: Cursor) -> list[tuple[int, tuple[str, ...]]]:
     """Categories without children (all, should there be none), with the nouns to name products by."""
-    cur.execute("SELECT id, name, NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent_id = c.id) "
-                "FROM categories c ORDER BY id")
+    cur.execute(
+        "SELECT id, name, NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent_id = c.id) "
+        "FROM categories c ORDER BY id"
+    )
     rows = cur.fetchall()
     return [(cid, LEAF_NOUNS.get(name, GENERIC_NOUNS)) for cid, name, _ in [r for r in rows if r[2]] or rows]
 
 
-def _product_rows(rng: random.Random, first_id: int, count: int,
-                  leaves: Sequence[tuple[int, tuple[str, ...]]], prices: list[str]) -> Iterator[str]:
+def _product_rows(
+    rng: random.Random, first_id: int, count: int, leaves: Sequence[tuple[int, tuple[str, ...]]], prices: list[str]
+) -> Iterator[str]:
     """Products in leaf categories; appends each price to `prices`, so order lines can charge it."""
     for pid in range(first_id, first_id + count):
         category_id, nouns = rng.choice(leaves)
@@ -190,9 +179,11 @@ def _product_rows(rng: random.Random, first_id: int, count: int,
         active = "t" if rng.random() < 0.95 else "f"
         price = f"{cents // 100}.{cents % 100:02d}"
         prices.append(price)
-        yield (f"{pid}\tSKU-{pid:06d}\t{copy_text(name)}\t{description}\t{category_id}\t{price}\t"
-               f"{cost // 100}.{cost % 100:02d}\t{stock}\t{reorder}\t{active}\t"
-               f"{_timestamp(created)}\t{_timestamp(updated)}\n")
+        yield (
+            f"{pid}\tSKU-{pid:06d}\t{copy_text(name)}\t{description}\t{category_id}\t{price}\t"
+            f"{cost // 100}.{cost % 100:02d}\t{stock}\t{reorder}\t{active}\t"
+            f"{_timestamp(created)}\t{_timestamp(updated)}\n"
+        )
 
 
 def _customer_rows(rng: random.Random, first_id: int, count: int) -> Iterator[str]:
@@ -200,16 +191,22 @@ def _customer_rows(rng: random.Random, first_id: int, count: int) -> Iterator[st
     for cid in range(first_id, first_id + count):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         email = f"{_slug(first, '')}.{_slug(last, '')}{cid}@example.com"
-        phone = NULL if rng.random() < 0.15 else (
-            f"+{rng.randint(1, 99)} {rng.randint(100, 999)} {rng.randint(1000000, 9999999)}")
+        phone = (
+            NULL
+            if rng.random() < 0.15
+            else (f"+{rng.randint(1, 99)} {rng.randint(100, 999)} {rng.randint(1000000, 9999999)}")
+        )
         country = rng.choices(COUNTRIES, COUNTRY_WEIGHTS)[0]
         blocked = "t" if rng.random() < 0.02 else "f"
-        yield (f"{cid}\t{email}\t{copy_text(first)}\t{copy_text(last)}\t{phone}\t{country}\t{blocked}\t"
-               f"{_timestamp(rng.randrange(HISTORY_DAYS * DAY))}\n")
+        yield (
+            f"{cid}\t{email}\t{copy_text(first)}\t{copy_text(last)}\t{phone}\t{country}\t{blocked}\t"
+            f"{_timestamp(rng.randrange(HISTORY_DAYS * DAY))}\n"
+        )
 
 
-def _order_chunks(rng: random.Random, first_id: int, count: int, customer_ids: Sequence[int],
-                  tick: Callable[[int], object]) -> Iterator[str]:
+def _order_chunks(
+    rng: random.Random, first_id: int, count: int, customer_ids: Sequence[int], tick: Callable[[int], object]
+) -> Iterator[str]:
     """Orders, column by column: one choices() call per column and chunk keeps per-row work tiny."""
     days, times = _clock()
     placed_range = range(HISTORY_DAYS * DAY, (HISTORY_DAYS + ORDER_DAYS) * DAY)
@@ -226,19 +223,28 @@ def _order_chunks(rng: random.Random, first_id: int, count: int, customer_ids: S
             rng.choices(DISCOUNTS, cum_weights=DISCOUNT_CUM, k=n),
             rng.choices(SHIPPING_FEES, cum_weights=SHIPPING_CUM, k=n),
             rng.choices(NOTE_CELLS, cum_weights=NOTE_CUM, k=n),
+            strict=True,
         ):
             shipped = NULL
             if status in SHIPPED_STATUSES:
                 shipped = days[(placed + delay) // DAY] + times[(placed + delay) % DAY]
             placed_at = days[placed // DAY] + times[placed % DAY]
-            rows.append("%d\tSO-%07d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n" % (
-                oid, oid, customer, status, placed_at, shipped, discount, fee, note))
+            rows.append(
+                f"{oid}\tSO-{oid:07d}\t{customer}\t{status}\t{placed_at}\t{shipped}\t{discount}\t{fee}\t{note}\n"
+            )
         yield "".join(rows)
         tick(n)
 
 
-def _item_chunks(rng: random.Random, first_order_id: int, orders: int, first_item_id: int,
-                 product_ids: Sequence[int], prices: Sequence[str], tick: Callable[[int], object]) -> Iterator[str]:
+def _item_chunks(
+    rng: random.Random,
+    first_order_id: int,
+    orders: int,
+    first_item_id: int,
+    product_ids: Sequence[int],
+    prices: Sequence[str],
+    tick: Callable[[int], object],
+) -> Iterator[str]:
     """1-5 distinct products per order, popular products more often, charged at the product's price."""
     pool = range(len(product_ids))
     popularity = list(accumulate(rng.paretovariate(1.5) for _ in pool))
@@ -249,20 +255,21 @@ def _item_chunks(rng: random.Random, first_order_id: int, orders: int, first_ite
         picks = rng.choices(pool, cum_weights=popularity, k=sum(counts))
         quantities = rng.choices(QUANTITIES, cum_weights=QUANTITY_CUM, k=len(picks))
         rows, pos = [], 0
-        for order_id, c in zip(range(start, start + n), counts):
-            chosen = picks[pos:pos + c]
+        for order_id, c in zip(range(start, start + n), counts, strict=True):
+            chosen = picks[pos : pos + c]
             if c > 1 and len(set(chosen)) < c:  # unique(order_id, product_id): redraw the rare repeat
                 chosen = rng.sample(pool, c)
             for p in chosen:
-                rows.append("%d\t%d\t%d\t%s\t%s\n" % (item_id, order_id, product_ids[p], quantities[pos], prices[p]))
+                rows.append(f"{item_id}\t{order_id}\t{product_ids[p]}\t{quantities[pos]}\t{prices[p]}\n")
                 item_id += 1
                 pos += 1
         yield "".join(rows)
         tick(n)
 
 
-def seed_shop(engine: Engine, *, customers: int, products: int, orders: int,
-              random_seed: int = 42, progress: bool = False) -> SeedCounts:
+def seed_shop(
+    engine: Engine, *, customers: int, products: int, orders: int, random_seed: int = 42, progress: bool = False
+) -> SeedCounts:
     """Append demo rows; returns how many rows of each kind were inserted."""
     for what, n in (("customers", customers), ("products", products), ("orders", orders)):
         if n < 0:
@@ -305,26 +312,44 @@ def _seed(cur: Cursor, rng: random.Random, customers: int, products: int, orders
     n_categories = _seed_categories(cur)
     first_product = _next_id(cur, "products", "sku", "SKU-")
     leaves = _leaf_categories(cur) if products else []
-    n_products = _copy(cur, "products", "id, sku, name, description, category_id, price, cost, stock_quantity, "
-                       "reorder_level, is_active, created_at, updated_at",
-                       _chunked(_product_rows(rng, first_product, products, leaves, prices)))
+    n_products = _copy(
+        cur,
+        "products",
+        "id, sku, name, description, category_id, price, cost, stock_quantity, "
+        "reorder_level, is_active, created_at, updated_at",
+        _chunked(_product_rows(rng, first_product, products, leaves, prices)),
+    )
     product_ids.extend(range(first_product, first_product + n_products))
 
     first_customer = _next_id(cur, "customers")
-    n_customers = _copy(cur, "customers", "id, email, first_name, last_name, phone, country, is_blocked, "
-                        "created_at", _chunked(_customer_rows(rng, first_customer, customers)))
+    n_customers = _copy(
+        cur,
+        "customers",
+        "id, email, first_name, last_name, phone, country, is_blocked, created_at",
+        _chunked(_customer_rows(rng, first_customer, customers)),
+    )
     customer_ids.extend(range(first_customer, first_customer + n_customers))
 
     first_order, first_item = _next_id(cur, "orders", "number", "SO-"), _next_id(cur, "order_items")
     with tqdm(total=orders, desc="orders", unit="order", disable=not progress) as bar:
-        n_orders = _copy(cur, "orders", "id, number, customer_id, status, placed_at, shipped_at, discount_pct, "
-                         "shipping_fee, notes", _order_chunks(rng, first_order, orders, customer_ids, bar.update))
+        n_orders = _copy(
+            cur,
+            "orders",
+            "id, number, customer_id, status, placed_at, shipped_at, discount_pct, shipping_fee, notes",
+            _order_chunks(rng, first_order, orders, customer_ids, bar.update),
+        )
     with tqdm(total=orders, desc="order items", unit="order", disable=not progress) as bar:
-        n_items = _copy(cur, "order_items", "id, order_id, product_id, quantity, unit_price",
-                        _item_chunks(rng, first_order, orders, first_item, product_ids, prices, bar.update))
+        n_items = _copy(
+            cur,
+            "order_items",
+            "id, order_id, product_id, quantity, unit_price",
+            _item_chunks(rng, first_order, orders, first_item, product_ids, prices, bar.update),
+        )
 
     counts = SeedCounts(n_categories, n_products, n_customers, n_orders, n_items)
-    touched = [table for table, n in zip(TABLES, (n_categories, n_products, n_customers, n_orders, n_items)) if n]
+    touched = [
+        table for table, n in zip(TABLES, (n_categories, n_products, n_customers, n_orders, n_items), strict=True) if n
+    ]
     for table in touched:  # COPY wrote explicit ids: move each id sequence past them
         cur.execute(f"SELECT setval(pg_get_serial_sequence(%s, 'id'), max(id)) FROM {table}", (table,))
     if touched:  # fresh statistics, so query plans and estimated counts fit the new size at once

@@ -13,10 +13,10 @@ YOUNG_OBJECTS_BEFORE_A_COLLECTION = 20_000  # CPython's default: 700
 def settle_for_serving() -> None:
     """Keep the garbage collector off the objects that live as long as the process.
 
-    After start-up ~80,000 objects are tracked (mappers, compiled templates and statements, views);
-    a full collection walks them all (~45 ms measured here) and the middle generation's passes keep
-    meeting them too. Frozen, they are never scanned again; and a list page allocates ~20,000
-    short-lived objects, so the young generation is collected every 20,000 allocations, not 700.
+    After start-up tens of thousands of objects are tracked (mappers, compiled templates and
+    statements, views) and every full collection would walk them; frozen, they are never scanned
+    again. A page allocates thousands of short-lived objects, so the young generation is collected
+    less often than CPython's default.
     """
     gc.collect()
     gc.freeze()

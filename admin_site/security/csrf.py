@@ -34,6 +34,7 @@ def csrf_token(request: Request) -> str:
         request.session[SESSION_KEY] = token
     return token
 
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_FORM_BYTES = 16 * 1024 * 1024

@@ -1,7 +1,7 @@
 """The side menu, drawn once per (role, page, site address) instead of on every page.
 
 SQLAdmin's menu macro asks every view, through Jinja, whether it is visible, accessible and active
-and builds its URL: a third of a form page's template time. What it draws depends only on the
+and builds its URL, on every page. What it draws depends only on the
 role (when the authorization backend answers by role only, as RoleAuthorization does), the current
 view and the site's address, so the drawn menu is kept under that key. templates/sqladmin/_macros.html
 puts it where SQLAdmin's layout calls `display_menu`.

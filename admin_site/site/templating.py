@@ -1,10 +1,9 @@
 """Pages rendered by plain (synchronous) Jinja, with async rendering kept for templates that need it.
 
 SQLAdmin renders every page with Jinja's async mode, where each expression, block and loop goes
-through an awaitable wrapper: most of a list or form page's time went there. The templates this
-admin serves call no coroutine (the list's rows, filter choices, permission checks and the look-up
-fields' selected rows are worked out before rendering), so they are rendered synchronously, several
-times faster.
+through an awaitable wrapper. The templates this admin serves call no coroutine (the list's rows,
+filter choices, permission checks and the look-up fields' selected rows are worked out before
+rendering), so they are rendered synchronously.
 
 Safety net: in the synchronous environment every call a template makes is checked; a call that
 returns a coroutine (which plain Jinja would treat as a true value: a button shown to a role that

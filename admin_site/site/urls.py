@@ -1,8 +1,8 @@
 """URLs, made fast: route names resolved once, row links from per-request templates, this page's
 links with query parameters changed from the query parsed once.
 
-- Starlette's `url_path_for` walks every route of every mount each time; a list page asks for ~30
-  URLs by name. The routes are fixed once the app is built, so an answer never changes (`CachedRouter`).
+- Starlette's `url_path_for` walks every route of every mount each time; a list page asks for
+  dozens of URLs by name. The routes are fixed once the app is built, so an answer never changes (`CachedRouter`).
 - A list page builds several links per row (details, edit, delete, related rows): each (route,
   identity) is resolved once per request and the row's key is put into that template (`FastUrls`).
 - Sort, page-size, pagination and filter links: `QueryLinks` gives the same URLs as Starlette's

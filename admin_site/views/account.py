@@ -45,7 +45,9 @@ class PasswordChange:
         """GET /account/password shows the form; POST changes the password (the login throttle applies)."""
         staff = request.state.staff_user
         if request.method == "GET":
-            return await self.admin.templates.TemplateResponse(request, TEMPLATE, {"staff": staff, "title": AccountPage.name})
+            return await self.admin.templates.TemplateResponse(
+                request, TEMPLATE, {"staff": staff, "title": AccountPage.name}
+            )
         form = await request.form()
         fields = [str(form.get(name, "")) for name in ("current_password", "new_password", "repeat_password")]
         session_factory, settings = self.admin.session_maker, self.backend.settings

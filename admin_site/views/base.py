@@ -68,7 +68,8 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             for f in self.column_filters
         ]
         self._listed_hybrids = {
-            name: hybrid.expression for name, hybrid in self._inferred.hybrids.items()
+            name: hybrid.expression
+            for name, hybrid in self._inferred.hybrids.items()
             if name in self._list_prop_names or name in self._details_prop_names
         }
         # Related rows the list shows, directly (`customer`) or through a path (`customer.email`).
@@ -128,9 +129,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
         return await anyio.to_thread.run_sync(run)
 
-    def _page(
-        self, session: Session, request: Request, staff_id: int | None = None
-    ) -> tuple[listing.Page, list[Any]]:
+    def _page(self, session: Session, request: Request, staff_id: int | None = None) -> tuple[listing.Page, list[Any]]:
         """The page of rows, and the values read beside them (see `_beside`) for this staff member."""
         params = self.list_params(request)
         stmt, narrowed = self.filtered_query(request, params)
@@ -201,18 +200,8 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
         return await self._in_session(work)
 
-    async def _get_object_by_pk(self, stmt: Select) -> Any:
-        rows = await self._fetch_objects(stmt)
-        return rows[0] if rows else None
-
-    async def _fetch_objects(self, stmt: Select) -> list[Any]:
-        """Run a select of the model with the hybrids pages show computed in SQL alongside."""
-        stmt = listing.with_hybrid_columns(stmt, self._listed_hybrids)
-        names = list(self._listed_hybrids)
-        return await self._in_session(lambda session: listing.with_sql_values(session.execute(stmt).unique(), names))
-
     # The details and edit pages read their row with a statement built once per view, the key bound when it
-    # runs: a new statement object per request is walked again for its cache key and ORM set-up (~0.5 ms).
+    # runs: a new statement object per request would be walked again for its cache key and ORM set-up.
 
     @cached_property
     def _details_row(self) -> Select:
@@ -242,7 +231,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         return rows[0] if rows else None
 
     async def get_object_for_details(self, request: Request) -> Any:
-        """The shown row, loaded once per request; the row-level check runs on it (ShopAdmin._details)."""
+        """The shown row, loaded once per request; the row-level check runs on it (views/pages.py)."""
         stmt = self.details_query(request)
         if stmt is not self._details_row:  # a view's own query: the shown hybrids are added to it
             stmt = listing.with_hybrid_columns(stmt, self._listed_hybrids)
@@ -252,7 +241,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         return row
 
     async def get_object_for_edit(self, request: Request) -> Any:
-        """The edited row, loaded once per request; the row-level check runs on it (ShopAdmin._edit)."""
+        """The edited row, loaded once per request; the row-level check runs on it (views/form_pages.py)."""
         row = await self._row_in_url(request, self.form_edit_query(request), [])
         if row is not None and not await self.check_can_edit(request, row):
             raise HTTPException(status_code=403)
@@ -345,9 +334,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         """The form field that edits a column: itself, or the many-to-one relation it is the key of."""
         if column in self._form_prop_names:
             return column
-        return next(
-            (r.key for r in self._mapper.relationships if any(c.key == column for c in r.local_columns)), None
-        )
+        return next((r.key for r in self._mapper.relationships if any(c.key == column for c in r.local_columns)), None)
 
     async def get_prop_value(self, obj: Any, prop: str) -> Any:
         values = getattr(obj, listing.VALUES_ATTR, None)

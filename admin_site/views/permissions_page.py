@@ -45,7 +45,6 @@ class PermissionsPage(BaseView):
     identity = "permissions"
 
 
-
 class MatrixPage:
     """The page's handler (route "view-permissions" in the route table)."""
 

@@ -189,7 +189,15 @@ class AuditLogAdmin(ShopView, model=AuditLog):
     can_edit = False
     can_delete = False
     count_mode = "estimated"
-    column_list = [AuditLog.id, AuditLog.at, "staff_user", AuditLog.action, AuditLog.entity, AuditLog.entity_pk, AuditLog.ip]
+    column_list = [
+        AuditLog.id,
+        AuditLog.at,
+        "staff_user",
+        AuditLog.action,
+        AuditLog.entity,
+        AuditLog.entity_pk,
+        AuditLog.ip,
+    ]
     column_searchable_list = [AuditLog.entity_pk, AuditLog.action, AuditLog.entity, "staff_user.email"]
     column_labels = {"staff_user": "Who", "staff_user.email": "who (e-mail)", "entity_pk": "Record", "ip": "Address"}
     # By person, entity, action and date range; the choices are what the admin writes.

@@ -22,11 +22,9 @@ CATEGORY_ICONS = {
 }
 
 
-
 def attribute_names(values) -> list[str]:
     """Column options name attributes or give them (`Order.status`): their names either way."""
     return [v if isinstance(v, str) else v.key for v in values]
-
 
 
 class ShopViewMeta(ModelViewMeta):

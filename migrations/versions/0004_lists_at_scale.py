@@ -49,11 +49,15 @@ def upgrade() -> None:
         sa.Column("query", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.ForeignKeyConstraint(
-            ["staff_user_id"], ["staff_users.id"], name=op.f("fk_saved_views_staff_user_id_staff_users"),
+            ["staff_user_id"],
+            ["staff_users.id"],
+            name=op.f("fk_saved_views_staff_user_id_staff_users"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_views")),
-        sa.UniqueConstraint("staff_user_id", "view_identity", "name", name=op.f("uq_saved_views_staff_user_id_view_identity_name")),
+        sa.UniqueConstraint(
+            "staff_user_id", "view_identity", "name", name=op.f("uq_saved_views_staff_user_id_view_identity_name")
+        ),
     )
 
 
