@@ -8,7 +8,10 @@ An unexpected error is the plain 500 page (security/errors.py), inside /admin an
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import anyio
+from sqladmin import BaseView
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -29,8 +32,10 @@ from admin_site.site.admin import ShopAdmin
 from admin_site.site.urls import CachedRouter
 from admin_site.views.registry import all_pages, all_views
 
+V = TypeVar("V", bound=BaseView)
 
-def own_class(view: type) -> type:
+
+def own_class(view: type[V]) -> type[V]:
     """A subclass of `view` for one app to register.
 
     SQLAdmin stores the app's admin, session factory and templates on the view *class* it is given,

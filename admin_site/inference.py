@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
+    Column,
     Date,
     DateTime,
     Enum,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     inspect,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -26,6 +28,9 @@ from sqlalchemy.orm import Mapper, RelationshipDirection, RelationshipProperty
 from sqlalchemy.sql.elements import ColumnElement
 
 from admin_site.naming import humanise, is_secret
+
+if TYPE_CHECKING:
+    from models.base import Base
 
 SERVER_MANAGED = {"created_at", "updated_at", "version", "version_id"}
 NEWEST_FIRST = ("placed_at", "created_at", "at")
@@ -55,7 +60,7 @@ class InferredView:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-def sql_hybrids(model: type) -> dict[str, Hybrid]:
+def sql_hybrids(model: type[Base]) -> dict[str, Hybrid]:
     """Hybrids whose class-level access gives a SQL expression (sortable, filterable)."""
     found: dict[str, Hybrid] = {}
     for name, descriptor in inspect(model).all_orm_descriptors.items():
@@ -76,7 +81,7 @@ def _python_type(expression: ColumnElement[Any]) -> type | None:
         return None
 
 
-def _is_short_string(column) -> bool:
+def _is_short_string(column: ColumnElement[Any]) -> bool:
     return (
         isinstance(column.type, String)
         and not isinstance(column.type, (Text, Enum))
@@ -84,21 +89,21 @@ def _is_short_string(column) -> bool:
     )
 
 
-def _is_unique(column) -> bool:
+def _is_unique(column: Column[Any]) -> bool:
     if column.unique:
         return True
     return any(
         len(c.columns) == 1 and column in c.columns.values()
         for c in column.table.constraints
-        if c.__class__.__name__ == "UniqueConstraint"
+        if isinstance(c, UniqueConstraint)
     )
 
 
-def _many_to_one(mapper: Mapper) -> list[RelationshipProperty]:
+def _many_to_one(mapper: Mapper[Any]) -> list[RelationshipProperty[Any]]:
     return [r for r in mapper.relationships if r.direction is RelationshipDirection.MANYTOONE]
 
 
-def label_attribute(model: type) -> str | None:
+def label_attribute(model: type[Base]) -> str | None:
     """The attribute that names a row: declared `__admin_label__`, else the first unique short string."""
     declared = getattr(model, "__admin_label__", None)
     if declared:
@@ -109,11 +114,11 @@ def label_attribute(model: type) -> str | None:
     return None
 
 
-def infer_view(model: type) -> InferredView:  # noqa: PLR0915
+def infer_view(model: type[Base]) -> InferredView:  # noqa: PLR0915
     # One pass over the mapper that states every default in order (list, search, sort, filters, form,
     # details, labels): longer than 60 lines, but split it and each part would re-derive the same facts.
-    mapper: Mapper = inspect(model)
-    pk_names = [c.key for c in mapper.primary_key]
+    mapper = inspect(model)
+    pk_names = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
     many_to_one = _many_to_one(mapper)
     fk_column_names = {c.key for r in many_to_one for c in r.local_columns}
     hybrids = sql_hybrids(model)
@@ -152,8 +157,11 @@ def infer_view(model: type) -> InferredView:  # noqa: PLR0915
         sortable.append(relation.key)  # by the related row's label
         filters.append(relation.key)
         form.append(relation.key)
-        target_label = label_attribute(relation.mapper.class_)
-        searchable_fields = [target_label] if target_label else [c.key for c in relation.mapper.primary_key]
+        target = relation.mapper
+        target_label = label_attribute(target.class_)
+        searchable_fields = (
+            [target_label] if target_label else [target.get_property_by_column(c).key for c in target.primary_key]
+        )
         inferred.ajax_relations[relation.key] = searchable_fields
 
     for name, hybrid in hybrids.items():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import DateTime, Enum, Integer, MetaData, func
+from sqlalchemy import DateTime, Enum, Integer, MetaData, Table, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # Every constraint and index gets a stable, predictable name, so migrations can
@@ -28,6 +29,9 @@ class Base(DeclarativeBase):
     """
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:  # every model here maps one table (SQLAlchemy types it as any FROM clause)
+        __table__: ClassVar[Table]
 
     # Optional: the attribute whose value labels a row in look-ups, titles and related columns.
     __admin_label__: str | None = None
@@ -72,7 +76,7 @@ class VersionedMixin:
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
 
     @declared_attr.directive
-    def __mapper_args__(cls) -> dict:
+    def __mapper_args__(cls: type[Base]) -> dict[str, Any]:
         return {"version_id_col": cls.__table__.c.version}
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Index, String, event, false, func, inspect
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, Connection, DateTime, Index, String, event, false, func, inspect
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from models.base import Base
 from models.staff import StaffUser
@@ -38,7 +38,9 @@ class LoginAttempt(Base):
 
 
 @event.listens_for(StaffUser, "before_update")
-def _end_sessions_on_password_change_or_deactivation(mapper, connection, target: StaffUser) -> None:
+def _end_sessions_on_password_change_or_deactivation(
+    mapper: Mapper[StaffUser], connection: Connection, target: StaffUser
+) -> None:
     """A new password or a deactivation ends every open session of that person on its next request.
 
     The bump is done in SQL (`session_epoch + 1`) so two changes at once both count. A rehash of the

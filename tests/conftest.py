@@ -253,7 +253,9 @@ BROWSER_FIXTURES = {"page", "live_server"}
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that drives the browser or needs the live server is a `browser` test, marked or not."""
+    """A test that drives the browser or needs the live server is a `browser` test, marked or not (a test
+    parametrized with an argument of the same name, `page` = "edit", is not)."""
     for item in items:
-        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        parametrized = getattr(getattr(item, "callspec", None), "params", {})
+        if (BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))) - set(parametrized):
             item.add_marker(pytest.mark.browser)

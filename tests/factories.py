@@ -51,22 +51,35 @@ def category(engine: Engine, **values) -> Category:
 def product(engine: Engine, category_id: int | None = None, **values) -> Product:
     n = next(_seq)
     category_id = category_id or category(engine).id
-    defaults = dict(sku=f"SKU-{n:05}", name=f"Product {n}", category_id=category_id, price=Decimal("10.00"),
-                    cost=Decimal("4.00"), stock_quantity=10, reorder_level=2)
+    defaults = {
+        "sku": f"SKU-{n:05}",
+        "name": f"Product {n}",
+        "category_id": category_id,
+        "price": Decimal("10.00"),
+        "cost": Decimal("4.00"),
+        "stock_quantity": 10,
+        "reorder_level": 2,
+    }
     return _save(engine, Product(**{**defaults, **values}))
 
 
 def customer(engine: Engine, **values) -> Customer:
     n = next(_seq)
-    defaults = dict(email=f"customer{n}@example.com", first_name="Ann", last_name=f"Lee{n}", country="GB")
+    defaults = {"email": f"customer{n}@example.com", "first_name": "Ann", "last_name": f"Lee{n}", "country": "GB"}
     return _save(engine, Customer(**{**defaults, **values}))
 
 
 def order(engine: Engine, customer_id: int | None = None, items: list[tuple[Product, int]] = (), **values) -> Order:
     n = next(_seq)
     customer_id = customer_id or customer(engine).id
-    defaults = dict(number=f"SO-{n:07}", customer_id=customer_id, status=OrderStatus.paid,
-                    placed_at=BASE_TIME + timedelta(days=n), discount_pct=Decimal("0"), shipping_fee=Decimal("0"))
+    defaults = {
+        "number": f"SO-{n:07}",
+        "customer_id": customer_id,
+        "status": OrderStatus.paid,
+        "placed_at": BASE_TIME + timedelta(days=n),
+        "discount_pct": Decimal("0"),
+        "shipping_fee": Decimal("0"),
+    }
     row = Order(**{**defaults, **values})
     for item_product, quantity in items:
         row.items.append(OrderItem(product_id=item_product.id, quantity=quantity, unit_price=item_product.price))

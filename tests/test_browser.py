@@ -29,7 +29,9 @@ def test_log_in_search_an_order_and_open_it(page: Page, live_server, make_staff,
     expect(rows.first).to_contain_text("SO-0004242")
 
     rows.first.locator("a[href*='/order/details/']").first.click()
-    expect(page).to_have_url(re.compile(rf"/admin/order/details/{wanted.id}\?search=4242$"))  # the list's query, for "Go Back"
+    expect(page).to_have_url(
+        re.compile(rf"/admin/order/details/{wanted.id}\?search=4242$")
+    )  # the list's query, for "Go Back"
     expect(page.locator("body")).to_contain_text("SO-0004242")
     assert page_errors == []
 

@@ -22,7 +22,9 @@ def test_filter_export_and_come_back(page: Page, live_server, make_staff, db, pa
     for n in range(8):
         status = (OrderStatus.refunded, OrderStatus.paid)[n % 2]
         placed = start + timedelta(days=n)
-        order = factories.order(db, customer.id, [(book, 1 + n)], number=f"SO-66{n:05}", status=status, placed_at=placed)
+        order = factories.order(
+            db, customer.id, [(book, 1 + n)], number=f"SO-66{n:05}", status=status, placed_at=placed
+        )
         (wanted if status is OrderStatus.refunded and 2 <= n <= 6 else others).append(order)
 
     browser_login(page, live_server, staff.email)

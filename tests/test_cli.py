@@ -26,8 +26,15 @@ def test_migrate_is_idempotent(database_url, db):
 
 
 def test_create_user_then_log_in(database_url, db, client):
-    result = run(database_url, "create-user", "agent@shop.example", "--role", "support", "--password-stdin",
-                 stdin="a-long-pass-123\n")
+    result = run(
+        database_url,
+        "create-user",
+        "agent@shop.example",
+        "--role",
+        "support",
+        "--password-stdin",
+        stdin="a-long-pass-123\n",
+    )
     assert result.exit_code == 0, result.output
     with Session(db) as session:
         staff = session.scalar(select(StaffUser).where(StaffUser.email == "agent@shop.example"))
@@ -44,8 +51,14 @@ def test_create_user_refuses_weak_password_and_duplicates(database_url, db):
 
 
 def test_create_user_prompts_for_the_password(database_url, db):
-    result = run(database_url, "create-user", "prompted@shop.example", "--role", "admin",
-                 stdin="a-long-pass-123\na-long-pass-123\n")
+    result = run(
+        database_url,
+        "create-user",
+        "prompted@shop.example",
+        "--role",
+        "admin",
+        stdin="a-long-pass-123\na-long-pass-123\n",
+    )
     assert result.exit_code == 0, result.output
 
 

@@ -63,24 +63,71 @@ def test_order_list_shows_customer_and_total(client, login_as, shop):
 
 def test_unknown_rows_are_404(client, login_as, db):
     login_as(Role.admin)
-    for path in ["/admin/order/details/999", "/admin/order/edit/999", "/admin/order/details/abc",
-                 "/admin/order/details/99999999999999999999", "/admin/nothing/list"]:
+    for path in [
+        "/admin/order/details/999",
+        "/admin/order/edit/999",
+        "/admin/order/details/abc",
+        "/admin/order/details/99999999999999999999",
+        "/admin/nothing/list",
+    ]:
         assert client.get(path).status_code == 404, path
 
 
 CREATES = {
     "category": (Category, lambda ids: {"name": "Toys", "slug": "toys", "is_active": "y"}),
-    "product": (Product, lambda ids: {"sku": "NEW-1", "name": "Kite", "category": ids["category_id"],
-                                      "price": "19.99", "cost": "7.50", "stock_quantity": "5", "reorder_level": "1",
-                                      "is_active": "y"}),
-    "customer": (Customer, lambda ids: {"email": "zoe@example.com", "first_name": "Zoe", "last_name": "Smith",
-                                        "country": "FR", "phone": ""}),
-    "order": (Order, lambda ids: {"number": "SO-9000001", "customer": ids["customer_id"], "status": "pending",
-                                  "placed_at": "2025-05-01 10:00:00", "discount_pct": "0", "shipping_fee": "4.50"}),
-    "order-item": (OrderItem, lambda ids: {"order": ids["order_id"], "product": ids["other_product_id"],
-                                           "quantity": "3", "unit_price": "2.00"}),
-    "staff-user": (StaffUser, lambda ids: {"email": "new.agent@shop.example", "full_name": "New Agent",
-                                           "role": "support", "is_active": "y", "new_password": "a-long-pass-123"}),
+    "product": (
+        Product,
+        lambda ids: {
+            "sku": "NEW-1",
+            "name": "Kite",
+            "category": ids["category_id"],
+            "price": "19.99",
+            "cost": "7.50",
+            "stock_quantity": "5",
+            "reorder_level": "1",
+            "is_active": "y",
+        },
+    ),
+    "customer": (
+        Customer,
+        lambda ids: {
+            "email": "zoe@example.com",
+            "first_name": "Zoe",
+            "last_name": "Smith",
+            "country": "FR",
+            "phone": "",
+        },
+    ),
+    "order": (
+        Order,
+        lambda ids: {
+            "number": "SO-9000001",
+            "customer": ids["customer_id"],
+            "status": "pending",
+            "placed_at": "2025-05-01 10:00:00",
+            "discount_pct": "0",
+            "shipping_fee": "4.50",
+        },
+    ),
+    "order-item": (
+        OrderItem,
+        lambda ids: {
+            "order": ids["order_id"],
+            "product": ids["other_product_id"],
+            "quantity": "3",
+            "unit_price": "2.00",
+        },
+    ),
+    "staff-user": (
+        StaffUser,
+        lambda ids: {
+            "email": "new.agent@shop.example",
+            "full_name": "New Agent",
+            "role": "support",
+            "is_active": "y",
+            "new_password": "a-long-pass-123",
+        },
+    ),
 }
 
 
@@ -88,8 +135,12 @@ CREATES = {
 def test_create(client, login_as, shop, db, identity):
     login_as(Role.admin)
     other = factories.product(db, category_id=shop["category_id"])
-    ids = {"category_id": shop["category_id"], "customer_id": shop["order"].customer_id,
-           "order_id": shop["order"].id, "other_product_id": other.id}
+    ids = {
+        "category_id": shop["category_id"],
+        "customer_id": shop["order"].customer_id,
+        "order_id": shop["order"].id,
+        "other_product_id": other.id,
+    }
     model, payload = CREATES[identity]
     before = count(db, model)
     assert client.get(f"/admin/{identity}/create").status_code == 200
@@ -100,20 +151,34 @@ def test_create(client, login_as, shop, db, identity):
 
 def test_created_staff_user_can_log_in_with_the_set_password(client, login_as, db):
     login_as(Role.admin)
-    client.post("/admin/staff-user/create", data={"email": "agent@shop.example", "full_name": "Agent",
-                                                  "role": "support", "is_active": "y", "new_password": "a-long-pass-123"})
+    client.post(
+        "/admin/staff-user/create",
+        data={
+            "email": "agent@shop.example",
+            "full_name": "Agent",
+            "role": "support",
+            "is_active": "y",
+            "new_password": "a-long-pass-123",
+        },
+    )
     client.get("/admin/logout")
     assert login(client, "agent@shop.example", "a-long-pass-123").status_code == 302
 
 
 def test_staff_password_policy_and_no_hash_on_pages(client, login_as, db):
     admin = login_as(Role.admin)
-    response = client.post("/admin/staff-user/create", data={"email": "weak@shop.example", "full_name": "Weak",
-                                                             "role": "viewer", "new_password": "short"})
+    response = client.post(
+        "/admin/staff-user/create",
+        data={"email": "weak@shop.example", "full_name": "Weak", "role": "viewer", "new_password": "short"},
+    )
     assert response.status_code == 400 and "at least 10 characters" in response.text
     assert count(db, StaffUser) == 1
     stored = fetch(db, StaffUser, admin.id).password_hash
-    for path in ["/admin/staff-user/list", f"/admin/staff-user/details/{admin.id}", f"/admin/staff-user/edit/{admin.id}"]:
+    for path in [
+        "/admin/staff-user/list",
+        f"/admin/staff-user/details/{admin.id}",
+        f"/admin/staff-user/edit/{admin.id}",
+    ]:
         page = client.get(path).text
         assert stored not in page and "password_hash" not in page and "Password hash" not in page
 
@@ -143,8 +208,9 @@ def test_edit_refused_by_a_check_constraint_keeps_input_and_row(client, login_as
 def test_unique_violation_message(client, login_as, shop, db):
     login_as(Role.admin)
     taken = factories.customer(db, email="taken@example.com")
-    response = client.post("/admin/customer/create", data={"email": taken.email, "first_name": "A", "last_name": "B",
-                                                           "country": "GB"})
+    response = client.post(
+        "/admin/customer/create", data={"email": taken.email, "first_name": "A", "last_name": "B", "country": "GB"}
+    )
     assert response.status_code == 400
     assert "already used" in response.text and 'value="taken@example.com"' in response.text
 
@@ -152,8 +218,11 @@ def test_unique_violation_message(client, login_as, shop, db):
 @pytest.mark.parametrize("identity, model", [("order", Order), ("customer", Customer), ("product", Product)])
 def test_delete(client, login_as, db, identity, model):
     login_as(Role.admin)
-    row = {"order": lambda: factories.order(db), "customer": lambda: factories.customer(db),
-           "product": lambda: factories.product(db)}[identity]()
+    row = {
+        "order": lambda: factories.order(db),
+        "customer": lambda: factories.customer(db),
+        "product": lambda: factories.product(db),
+    }[identity]()
     response = client.delete(f"/admin/{identity}/delete?pks={row.id}")
     assert response.status_code == 200
     assert fetch(db, model, row.id) is None

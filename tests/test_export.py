@@ -43,9 +43,14 @@ def shop(db):
         shipped = placed + timedelta(days=2, microseconds=250000 * (n % 2))
         orders.append(
             factories.order(
-                db, customer.id, [(book, 1 + n % 3), (pen, 1 + n % 2)], number=f"SO-77{n:05}", status=status,
+                db,
+                customer.id,
+                [(book, 1 + n % 3), (pen, 1 + n % 2)],
+                number=f"SO-77{n:05}",
+                status=status,
                 placed_at=placed,
-                discount_pct=Decimal("12.50") if n % 5 == 0 else Decimal(0), shipping_fee=Decimal("4.95"),
+                discount_pct=Decimal("12.50") if n % 5 == 0 else Decimal(0),
+                shipping_fee=Decimal("4.95"),
                 shipped_at=None if status in (OrderStatus.pending, OrderStatus.paid) else shipped,
             )
         )

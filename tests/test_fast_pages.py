@@ -31,7 +31,9 @@ def test_a_search_runs_once_and_is_counted_exactly_under_the_cap(client, login_a
     assert sum("ILIKE" in s for s in listing_statements) == 1, statements  # counted and keyed in one run
     assert len(listing_statements) == 2, statements  # that, then the page read by the keys
     assert row_count(page) == "Showing 1 to 2 of 3 items"  # exact, not "3+" or "about"
-    shown = listed_ids(page, "order") + listed_ids(client.get("/admin/order/list?search=smith&pageSize=2&page=2").text, "order")
+    shown = listed_ids(page, "order") + listed_ids(
+        client.get("/admin/order/list?search=smith&pageSize=2&page=2").text, "order"
+    )
     assert sorted(shown) == sorted(o.id for o in orders[1::2])
 
 
@@ -112,7 +114,9 @@ def test_the_drawn_menu_is_kept_per_role_and_page(client, login_as, orders):
     assert admin_menu["http://testserver/admin/order/list"] is True
     assert admin_menu["http://testserver/admin/staff-user/list"] is False  # shown, not active
     on_customers = menu_links(client.get("/admin/customer/list").text)
-    assert on_customers["http://testserver/admin/customer/list"] and not on_customers["http://testserver/admin/order/list"]
+    assert (
+        on_customers["http://testserver/admin/customer/list"] and not on_customers["http://testserver/admin/order/list"]
+    )
     client.cookies.clear()
     login_as(Role.viewer)  # same page, another role: not the admin's menu
     viewer_menu = menu_links(client.get("/admin/order/list").text)
@@ -141,9 +145,7 @@ def test_a_related_filter_lists_its_choices_only_for_a_small_table(app, db, monk
         assert smaller.read_options(session.scalar(select(smaller.options_column))) is None  # type a label instead
 
 
-def test_count_filter_choices_and_saved_views_come_in_one_statement_with_the_page_in_another(
-    client, login_as, db
-):
+def test_count_filter_choices_and_saved_views_come_in_one_statement_with_the_page_in_another(client, login_as, db):
     login_as(Role.viewer)
     kites = factories.category(db, name="Kites")
     factories.product(db, name="Box kite", category_id=kites.id)
@@ -172,7 +174,7 @@ def test_a_backend_that_looks_at_rows_is_asked_per_row_and_the_menu_is_not_kept(
     monkeypatch.setattr(side_menu, "_drawn", {})
     login_as(Role.support)
     page = client.get("/admin/order/list").text
-    edited = {int(m) for m in re.findall(r'/admin/order/edit/(\d+)', page)}
+    edited = {int(m) for m in re.findall(r"/admin/order/edit/(\d+)", page)}
     assert edited == {o.id for o in orders} - {orders[1].id}
     assert "http://testserver/admin/order/list" in menu_links(page) and side_menu._drawn == {}
 

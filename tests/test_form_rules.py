@@ -65,7 +65,9 @@ def test_messages_say_the_rule_in_words():
 
 
 def test_validators_come_from_the_columns():
-    kinds = lambda column: {type(v).__name__ for v in form_rules.column_validators(column)}
+    def kinds(column):
+        return {type(v).__name__ for v in form_rules.column_validators(column)}
+
     products = models.Base.metadata.tables["products"]
     assert {"InputRequired", "NoNulCharacter", "Length"} <= kinds(products.c.sku)
     assert {"InputRequired", "DecimalFits", "WithinBounds"} <= kinds(products.c.price)
@@ -75,6 +77,7 @@ def test_validators_come_from_the_columns():
 
 
 # -- through the HTTP form ---------------------------------------------------------------------------
+
 
 def row_values(db, model, pk) -> dict:
     with Session(db) as session:

@@ -93,9 +93,17 @@ def gadgets(engine, gadget_tables):
     with Session(engine, expire_on_commit=False) as session:
         acme = Maker(name="Acme")
         rows = [
-            Gadget(code=f"G-{n:03}", title=f"Gadget {n}", manual="long text " * 50, api_token=SECRET,
-                   price=Decimal(n), in_stock=n % 2 == 0, kind=Kind.tool if n % 3 else Kind.toy,
-                   made_on=date(2024, 1, n), maker=acme)
+            Gadget(
+                code=f"G-{n:03}",
+                title=f"Gadget {n}",
+                manual="long text " * 50,
+                api_token=SECRET,
+                price=Decimal(n),
+                in_stock=n % 2 == 0,
+                kind=Kind.tool if n % 3 else Kind.toy,
+                made_on=date(2024, 1, n),
+                maker=acme,
+            )
             for n in range(1, 21)
         ]
         session.add_all(rows)
@@ -105,8 +113,18 @@ def gadgets(engine, gadget_tables):
 
 def test_inferred_defaults():
     view = infer_view(Gadget)
-    assert view.list_columns == ["id", "code", "title", "price", "in_stock", "kind", "made_on", "created_at",
-                                 "maker", "price_with_tax"]
+    assert view.list_columns == [
+        "id",
+        "code",
+        "title",
+        "price",
+        "in_stock",
+        "kind",
+        "made_on",
+        "created_at",
+        "maker",
+        "price_with_tax",
+    ]
     assert view.searchable == ["code", "title"]
     assert set(view.filters) == {"price", "in_stock", "kind", "made_on", "created_at", "maker", "price_with_tax"}
     assert view.form_columns == ["code", "title", "manual", "price", "in_stock", "kind", "made_on", "maker"]
@@ -128,7 +146,9 @@ def test_generated_view_lists_searches_sorts_and_filters(gadget_client, gadgets)
     by_hybrid = row_ids(gadget_client.get("/admin/gadget/list?sortBy=price_with_tax&sort=desc").text)
     assert by_hybrid[0] == gadgets[-1].id
     filtered = row_ids(gadget_client.get("/admin/gadget/list?in_stock=true&kind=toy&price_with_tax__gte=10").text)
-    assert set(filtered) == {g.id for g in gadgets if g.in_stock and g.kind is Kind.toy and g.price * Decimal("1.2") >= 10}
+    assert set(filtered) == {
+        g.id for g in gadgets if g.in_stock and g.kind is Kind.toy and g.price * Decimal("1.2") >= 10
+    }
     dated = row_ids(gadget_client.get("/admin/gadget/list?made_on__gte=2024-01-05&made_on__lte=2024-01-06").text)
     assert set(dated) == {gadgets[4].id, gadgets[5].id}
 
@@ -146,10 +166,20 @@ def test_generated_view_details_and_forms_hide_the_secret(gadget_client, gadgets
 
 def test_generated_view_edits(gadget_client, gadgets, engine):
     gadget = gadgets[1]
-    response = gadget_client.post(f"/admin/gadget/edit/{gadget.id}", data={
-        "code": "G-NEW", "title": "Renamed", "manual": "", "price": "9.99", "in_stock": "y", "kind": "toy",
-        "made_on": "2024-02-02", "maker": str(gadget.maker_id), "api_token": "forged",
-    })
+    response = gadget_client.post(
+        f"/admin/gadget/edit/{gadget.id}",
+        data={
+            "code": "G-NEW",
+            "title": "Renamed",
+            "manual": "",
+            "price": "9.99",
+            "in_stock": "y",
+            "kind": "toy",
+            "made_on": "2024-02-02",
+            "maker": str(gadget.maker_id),
+            "api_token": "forged",
+        },
+    )
     assert response.status_code == 302, response.text[-1500:]
     with Session(engine) as session:
         saved = session.get(Gadget, gadget.id)

@@ -109,10 +109,15 @@ def test_upgrade_downgrade_upgrade_round_trip(fresh_engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT * FROM alembic_version")).all() == []
         # non-native enums leave no types behind; nor may anything else
-        assert conn.scalar(text(
-            "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
-            "WHERE n.nspname = current_schema() AND t.typtype = 'e'"
-        )) == 0
+        assert (
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                    "WHERE n.nspname = current_schema() AND t.typtype = 'e'"
+                )
+            )
+            == 0
+        )
 
     command.upgrade(config, "head")
     assert database_tables(engine) == metadata_tables() | {"alembic_version"}

@@ -70,8 +70,13 @@ def make_product(session: Session, **values: Any) -> Product:
 def make_customer(session: Session, **values: Any) -> Customer:
     n = next(_seq)
     customer = Customer(
-        **{"email": f"customer{n}@example.com", "first_name": "Ada", "last_name": f"Lovelace{n}",
-           "country": "GB", **values}
+        **{
+            "email": f"customer{n}@example.com",
+            "first_name": "Ada",
+            "last_name": f"Lovelace{n}",
+            "country": "GB",
+            **values,
+        }
     )
     session.add(customer)
     return customer
@@ -99,8 +104,13 @@ def make_order_item(session: Session, **values: Any) -> OrderItem:
 def make_staff_user(session: Session, **values: Any) -> StaffUser:
     n = next(_seq)
     staff = StaffUser(
-        **{"email": f"staff{n}@shop.example", "full_name": f"Staff {n}", "password_hash": "x",
-           "role": Role.viewer, **values}
+        **{
+            "email": f"staff{n}@shop.example",
+            "full_name": f"Staff {n}",
+            "password_hash": "x",
+            "role": Role.viewer,
+            **values,
+        }
     )
     session.add(staff)
     return staff
@@ -131,12 +141,8 @@ CHECK_CASES: dict[str, CheckCase] = {
         make_product, [{"price": D("0")}, {"price": D("-0.01")}], {"price": D("0.01")}
     ),
     "ck_products_cost_not_negative": CheckCase(make_product, [{"cost": D("-0.01")}], {"cost": D("0")}),
-    "ck_products_stock_quantity_not_negative": CheckCase(
-        make_product, [{"stock_quantity": -1}], {"stock_quantity": 0}
-    ),
-    "ck_products_reorder_level_not_negative": CheckCase(
-        make_product, [{"reorder_level": -1}], {"reorder_level": 0}
-    ),
+    "ck_products_stock_quantity_not_negative": CheckCase(make_product, [{"stock_quantity": -1}], {"stock_quantity": 0}),
+    "ck_products_reorder_level_not_negative": CheckCase(make_product, [{"reorder_level": -1}], {"reorder_level": 0}),
     "ck_orders_shipped_after_placed": CheckCase(
         make_order,
         [{"placed_at": PLACED, "shipped_at": PLACED - timedelta(microseconds=1)}],
@@ -149,7 +155,8 @@ CHECK_CASES: dict[str, CheckCase] = {
         make_order, [{"shipping_fee": D("-0.01")}], {"shipping_fee": D("0")}
     ),
     "ck_orders_order_status": CheckCase(
-        make_order, [{"status": literal("bogus", String)}, {"status": literal("Paid", String)}],
+        make_order,
+        [{"status": literal("bogus", String)}, {"status": literal("Paid", String)}],
         {"status": OrderStatus.refunded},
     ),
     "ck_order_items_quantity_positive": CheckCase(
@@ -159,7 +166,8 @@ CHECK_CASES: dict[str, CheckCase] = {
         make_order_item, [{"unit_price": D("-0.01")}], {"unit_price": D("0")}
     ),
     "ck_staff_users_staff_role": CheckCase(
-        make_staff_user, [{"role": literal("superuser", String)}, {"role": literal("", String)}],
+        make_staff_user,
+        [{"role": literal("superuser", String)}, {"role": literal("", String)}],
         {"role": Role.admin},
     ),
 }
@@ -423,7 +431,9 @@ def test_customer_full_name(db: Engine) -> None:
             in_sql = session.scalar(select(Customer.full_name).where(Customer.id == customer.id))
             assert customer.full_name == in_sql == f"{customer.first_name} {customer.last_name}"
         assert session.scalars(select(Customer.full_name).order_by(Customer.full_name)).all() == [
-            "Ada Byron", "Ada Lovelace", "Grace Hopper"
+            "Ada Byron",
+            "Ada Lovelace",
+            "Grace Hopper",
         ]
         found = session.scalars(select(Customer.last_name).where(Customer.full_name.ilike("%a lovel%"))).all()
         assert found == ["Lovelace"]
@@ -498,7 +508,10 @@ def test_order_item_line_total(db: Engine) -> None:
             assert item.line_total == in_sql == item.quantity * item.unit_price
             assert isinstance(in_sql, Decimal) and isinstance(item.line_total, Decimal)
         assert session.scalars(select(OrderItem.line_total).order_by(OrderItem.line_total.desc())).all() == [
-            D("239.88"), D("99.99"), D("0.01"), D("0.00")
+            D("239.88"),
+            D("99.99"),
+            D("0.01"),
+            D("0.00"),
         ]
 
 
@@ -513,8 +526,13 @@ def test_orders_sort_and_filter_by_hybrids_in_sql(db: Engine) -> None:
     with Session(db) as session:
         by_total = session.scalars(select(Order).order_by(Order.total.desc())).all()
         assert [order.notes for order in by_total] == expected
-        assert expected == ["half-cent-plus-shipping", "odd-discount", "no-items", "full-discount",
-                            "half-cent-up-with-shipping"]
+        assert expected == [
+            "half-cent-plus-shipping",
+            "odd-discount",
+            "no-items",
+            "full-discount",
+            "half-cent-up-with-shipping",
+        ]
 
         by_subtotal = session.scalars(select(Order.notes).order_by(Order.subtotal, Order.id)).all()
         assert by_subtotal == sorted(chosen, key=lambda name: D(ORDER_CASES[name].subtotal))
@@ -571,8 +589,11 @@ def test_money_columns_come_back_as_decimal(db: Engine) -> None:
         for column, value in values.items():
             assert type(value) is Decimal, column
         assert values == {
-            "products.price": D("12.30"), "products.cost": D("4.00"), "orders.discount_pct": D("7.50"),
-            "orders.shipping_fee": D("4.90"), "order_items.unit_price": D("12.30"),
+            "products.price": D("12.30"),
+            "products.cost": D("4.00"),
+            "orders.discount_pct": D("7.50"),
+            "orders.shipping_fee": D("4.90"),
+            "order_items.unit_price": D("12.30"),
         }
         assert str(item.order.shipping_fee) == "4.90"  # the scale comes back too
 
@@ -590,13 +611,15 @@ def test_money_and_time_columns_have_the_right_types_in_the_database(db: Engine)
     assert ("orders", "shipping_fee") in numeric and ("orders", "placed_at") in timestamps
 
     with db.connect() as conn:
-        types = dict(
-            ((row.table_name, row.column_name), row.data_type)
+        types = {
+            (row.table_name, row.column_name): row.data_type
             for row in conn.execute(
-                text("SELECT table_name, column_name, data_type FROM information_schema.columns "
-                     "WHERE table_schema = current_schema()")
+                text(
+                    "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = current_schema()"
+                )
             )
-        )
+        }
     assert {types[c] for c in numeric} == {"numeric"}
     assert {types[c] for c in timestamps} == {"timestamp with time zone"}
 

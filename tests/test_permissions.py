@@ -254,7 +254,15 @@ def calls_for(app, role: Role, identity: str, shop: dict[str, Any]) -> list[Call
         allowed = may(role, view, slug)
         if has_route(app, "action_confirm"):  # the confirmation page, where the app has one
             calls.append(Call(f"confirm {slug}", allowed, "GET", f"{base}/confirm/{slug}?pks={pk}"))
-        calls.append(Call(f"action {slug}", allowed, route_method(app, "action"), f"{base}/action/{slug}?pks={pk}", ok=(200, 302, 303)))
+        calls.append(
+            Call(
+                f"action {slug}",
+                allowed,
+                route_method(app, "action"),
+                f"{base}/action/{slug}?pks={pk}",
+                ok=(200, 302, 303),
+            )
+        )
 
     victim = _deletable(identity, shop) if can[DELETE] else pk
 

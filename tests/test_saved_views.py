@@ -26,9 +26,13 @@ def save(client, name: str, query: str, identity: str = "order"):
 def test_save_and_pick_a_view(client, login_as, db):
     login_as(Role.viewer)
     factories.order(db)
-    response = save(client, "Refunds this year", "status=refunded&placed_at__gte=2025-01-01&sortBy=total&sort=desc&page=7")
+    response = save(
+        client, "Refunds this year", "status=refunded&placed_at__gte=2025-01-01&sortBy=total&sort=desc&page=7"
+    )
     assert response.status_code == 303
-    assert response.headers["location"].endswith("/admin/order/list?status=refunded&placed_at__gte=2025-01-01&sortBy=total&sort=desc")
+    assert response.headers["location"].endswith(
+        "/admin/order/list?status=refunded&placed_at__gte=2025-01-01&sortBy=total&sort=desc"
+    )
     page = client.get("/admin/order/list").text
     assert saved_on(page) == {
         "Refunds this year": "http://testserver/admin/order/list?status=refunded&placed_at__gte=2025-01-01&sortBy=total&sort=desc"
@@ -36,7 +40,7 @@ def test_save_and_pick_a_view(client, login_as, db):
     assert client.get(saved_on(page)["Refunds this year"]).status_code == 200
     # The save form carries the current query string and the CSRF token.
     page = client.get("/admin/order/list?status=paid&search=SO").text
-    form = page[page.index('id="save-view-form"'):]
+    form = page[page.index('id="save-view-form"') :]
     assert 'name="query" value="status=paid&amp;search=SO"' in form and 'name="csrf_token"' in form
 
 
@@ -44,9 +48,13 @@ def test_saving_under_the_same_name_replaces_it(client, login_as, db):
     staff = login_as(Role.support)
     save(client, "Mine", "status=paid")
     save(client, "Mine", "status=shipped")
-    assert saved_on(client.get("/admin/order/list").text) == {"Mine": "http://testserver/admin/order/list?status=shipped"}
+    assert saved_on(client.get("/admin/order/list").text) == {
+        "Mine": "http://testserver/admin/order/list?status=shipped"
+    }
     with Session(db) as session:
-        assert session.scalar(select(func.count()).select_from(SavedView).where(SavedView.staff_user_id == staff.id)) == 1
+        assert (
+            session.scalar(select(func.count()).select_from(SavedView).where(SavedView.staff_user_id == staff.id)) == 1
+        )
 
 
 def test_each_staff_member_sees_and_deletes_only_their_own(app, client, login_as, make_staff, db):

@@ -63,7 +63,11 @@ def _state_changing_requests(db, staff: StaffUser) -> list[tuple[str, str, str, 
     customer = factories.customer(db)
     victim = factories.customer(db)
     create = {"email": "new@example.com", "first_name": "New", "last_name": "Person", "country": "FR"}
-    password = {"current_password": PASSWORD, "new_password": "a-brand-new-pass-9", "repeat_password": "a-brand-new-pass-9"}
+    password = {
+        "current_password": PASSWORD,
+        "new_password": "a-brand-new-pass-9",
+        "repeat_password": "a-brand-new-pass-9",
+    }
     return [
         ("create", "POST", "/admin/customer/create", create),
         ("edit", "POST", f"/admin/customer/edit/{customer.id}", customer_form(customer, first_name="Changed")),
@@ -138,8 +142,9 @@ def test_same_site_origin_and_referer_are_accepted(raw_client, admin, db):
     token = csrf_token_of(raw_client)
     page = f"http://testserver/admin/customer/edit/{customer.id}"
     form = {**customer_form(customer, first_name="Changed"), "csrf_token": token}
-    response = raw_client.post(f"/admin/customer/edit/{customer.id}", data=form,
-                               headers={"Origin": "http://testserver", "Referer": page})
+    response = raw_client.post(
+        f"/admin/customer/edit/{customer.id}", data=form, headers={"Origin": "http://testserver", "Referer": page}
+    )
     assert response.status_code == 302
     assert fetch(db, Customer, customer.id).first_name == "Changed"
 
@@ -151,10 +156,16 @@ def test_a_trusted_origin_may_post(settings, engine, make_staff, db):
     with TestClient(app, follow_redirects=False) as client:
         token = csrf_token_of(client)
         data = {"username": staff.email, "password": PASSWORD, "csrf_token": token}
-        assert client.post("/admin/login", data=data, headers={"Origin": "https://admin.shop.example"}).status_code == 302
+        assert (
+            client.post("/admin/login", data=data, headers={"Origin": "https://admin.shop.example"}).status_code == 302
+        )
         token = csrf_token_of(client)
-        assert client.post("/admin/logout", data={"csrf_token": token},
-                           headers={"Origin": "https://other.shop.example"}).status_code == 403
+        assert (
+            client.post(
+                "/admin/logout", data={"csrf_token": token}, headers={"Origin": "https://other.shop.example"}
+            ).status_code
+            == 403
+        )
 
 
 def test_logout_by_get_changes_nothing(raw_client, admin):
@@ -167,8 +178,12 @@ def test_pages_carry_the_token_for_forms_and_scripts(raw_client, admin, db):
     customer = factories.customer(db)
     token = csrf_token_of(raw_client)
     hidden = f'name="csrf_token" value="{token}"'
-    for path in ["/admin/customer/create", f"/admin/customer/edit/{customer.id}", "/admin/account/password",
-                 "/admin/logout"]:
+    for path in [
+        "/admin/customer/create",
+        f"/admin/customer/edit/{customer.id}",
+        "/admin/account/password",
+        "/admin/logout",
+    ]:
         assert hidden in raw_client.get(path).text, path
     listing = raw_client.get("/admin/customer/list").text
     assert f'<meta name="csrf-token" content="{token}">' in listing
@@ -176,8 +191,11 @@ def test_pages_carry_the_token_for_forms_and_scripts(raw_client, admin, db):
 
 
 def test_oversized_form_bodies_are_refused(raw_client, admin):
-    response = raw_client.post("/admin/customer/create", content=b"a=" + b"x" * (17 * 1024 * 1024),
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = raw_client.post(
+        "/admin/customer/create",
+        content=b"a=" + b"x" * (17 * 1024 * 1024),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 413
 
 

@@ -16,7 +16,9 @@ from tests import factories
 from tests.helpers import assert_security_headers, browser_client, customer_form, login, view_of
 
 # Case-sensitive on purpose: "select2.min.css" is not SQL.
-LEAKS = re.compile(r"Traceback|SELECT |INSERT INTO|UPDATE \w+ SET|DELETE FROM|psycopg2|sqlalchemy\.|\[SQL|hunter2|File \"")
+LEAKS = re.compile(
+    r"Traceback|SELECT |INSERT INTO|UPDATE \w+ SET|DELETE FROM|psycopg2|sqlalchemy\.|\[SQL|hunter2|File \""
+)
 IDENTITIES = [view.identity for view in all_views()]
 
 

@@ -72,7 +72,9 @@ def test_hsts_when_served_over_https(settings, engine, db):
 
 def inline_script_problems(html: str, nonce: str) -> list[str]:
     problems = [
-        f"<script{attrs}>" for attrs in SCRIPT_TAG.findall(html) if "src=" not in attrs and f'nonce="{nonce}"' not in attrs
+        f"<script{attrs}>"
+        for attrs in SCRIPT_TAG.findall(html)
+        if "src=" not in attrs and f'nonce="{nonce}"' not in attrs
     ]
     problems += [m.group(0) for m in EVENT_HANDLER.finditer(html)]
     if "javascript:" in html.lower():
@@ -97,8 +99,10 @@ def admin_pages(app, db) -> list[str]:
                 pages.append(f"/admin/{view.identity}/details/{pk}")
                 if view.can_edit:
                     pages.append(f"/admin/{view.identity}/edit/{pk}")
-                for slug in getattr(view, "_custom_actions_in_list", {}):
-                    pages.append(f"/admin/{view.identity}/confirm/{slug}?pks={pk}")
+                pages.extend(
+                    f"/admin/{view.identity}/confirm/{slug}?pks={pk}"
+                    for slug in getattr(view, "_custom_actions_in_list", {})
+                )
     return pages
 
 

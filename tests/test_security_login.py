@@ -52,7 +52,9 @@ def test_successful_and_failed_logins_are_recorded(client, make_staff, db):
     login(client, "  rec.orded@SHOP.example ", PASSWORD)
     rows = attempts(db)
     assert [(r.email, r.succeeded, r.throttled) for r in rows] == [
-        ("rec.orded@shop.example", False, False), ("rec.orded@shop.example", True, False)]
+        ("rec.orded@shop.example", False, False),
+        ("rec.orded@shop.example", True, False),
+    ]
     assert all(r.ip == "testclient" and r.at is not None for r in rows)
 
 

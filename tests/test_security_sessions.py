@@ -121,8 +121,14 @@ def test_changing_ones_password_ends_the_other_sessions(two_browsers, make_staff
     here, elsewhere = two_browsers
     staff = make_staff(Role.support)
     login(here, staff.email), login(elsewhere, staff.email)
-    response = here.post("/admin/account/password", data={
-        "current_password": PASSWORD, "new_password": "a-brand-new-pass-9", "repeat_password": "a-brand-new-pass-9"})
+    response = here.post(
+        "/admin/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a-brand-new-pass-9",
+            "repeat_password": "a-brand-new-pass-9",
+        },
+    )
     assert response.status_code == 302
     assert logged_in(here)
     assert not logged_in(elsewhere)
@@ -185,8 +191,9 @@ def test_an_explicit_next_parameter(client, make_staff):
     staff = make_staff(Role.viewer)
     page = client.get("/admin/login?next=/admin/order/list%3Fstatus%3Dpaid")
     assert 'name="next" value="/admin/order/list?status=paid"' in page.text
-    response = client.post("/admin/login", data={"username": staff.email, "password": PASSWORD,
-                                                 "next": "/admin/order/list?status=paid"})
+    response = client.post(
+        "/admin/login", data={"username": staff.email, "password": PASSWORD, "next": "/admin/order/list?status=paid"}
+    )
     assert response.headers["location"] == "/admin/order/list?status=paid"
 
 

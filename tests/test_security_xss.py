@@ -34,7 +34,12 @@ def payloads(db):
 def test_payloads_are_escaped_in_lists_details_and_forms(client, login_as, payloads):
     login_as(Role.admin)
     pages = []
-    for identity, key in [("customer", "customer"), ("product", "product"), ("order", "order"), ("category", "category")]:
+    for identity, key in [
+        ("customer", "customer"),
+        ("product", "product"),
+        ("order", "order"),
+        ("category", "category"),
+    ]:
         pk = payloads[key].id
         pages += [f"/admin/{identity}/list", f"/admin/{identity}/details/{pk}", f"/admin/{identity}/edit/{pk}"]
     pages += ["/admin/order-item/list", f"/admin/customer/list?search={SCRIPT}", f"/admin/order/list?search={IMG}",

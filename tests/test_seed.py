@@ -45,31 +45,57 @@ def test_produces_exactly_the_asked_counts(db: Engine) -> None:
 def test_rows_follow_the_business_rules(db: Engine) -> None:
     seed_shop(db, customers=500, products=200, orders=400)
 
-    assert scalar(db, "SELECT count(*) FROM orders WHERE status IN ('pending', 'paid', 'cancelled') "
-                      "AND shipped_at IS NOT NULL") == 0
-    assert scalar(db, "SELECT count(*) FROM orders WHERE status IN ('shipped', 'delivered', 'refunded') "
-                      "AND (shipped_at IS NULL OR shipped_at < placed_at)") == 0
+    assert (
+        scalar(
+            db,
+            "SELECT count(*) FROM orders WHERE status IN ('pending', 'paid', 'cancelled') AND shipped_at IS NOT NULL",
+        )
+        == 0
+    )
+    assert (
+        scalar(
+            db,
+            "SELECT count(*) FROM orders WHERE status IN ('shipped', 'delivered', 'refunded') "
+            "AND (shipped_at IS NULL OR shipped_at < placed_at)",
+        )
+        == 0
+    )
     assert scalar(db, "SELECT count(DISTINCT status) FROM orders") == 6
     assert scalar(db, "SELECT count(*) FROM orders WHERE number <> 'SO-' || lpad(id::text, 7, '0')") == 0
     assert scalar(db, "SELECT array_agg(DISTINCT discount_pct ORDER BY discount_pct)::text FROM orders") == (
         "{0.00,5.00,10.00,15.00}"
     )
-    assert scalar(db, "SELECT count(*) FROM order_items i JOIN products p ON p.id = i.product_id "
-                      "WHERE i.unit_price <> p.price") == 0
+    assert (
+        scalar(
+            db,
+            "SELECT count(*) FROM order_items i JOIN products p ON p.id = i.product_id WHERE i.unit_price <> p.price",
+        )
+        == 0
+    )
     assert scalar(db, "SELECT count(*) FROM products WHERE cost >= price OR updated_at < created_at") == 0
     assert scalar(db, "SELECT count(*) FROM products WHERE sku <> 'SKU-' || lpad(id::text, 6, '0')") == 0
     assert scalar(db, "SELECT count(*) FROM products WHERE stock_quantity <= reorder_level") > 0
     assert 0 < scalar(db, "SELECT count(*) FROM products WHERE description IS NULL") < 200
-    assert scalar(db, "SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id "
-                      "WHERE c.parent_id IS NULL") == 0  # products sit in leaf categories
+    assert (
+        scalar(
+            db, "SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id WHERE c.parent_id IS NULL"
+        )
+        == 0
+    )  # products sit in leaf categories
     assert 0 < scalar(db, "SELECT count(*) FROM customers WHERE is_blocked") < 50
     assert 0 < scalar(db, "SELECT count(*) FROM customers WHERE phone IS NULL") < 500
-    assert scalar(db, "SELECT count(*) FROM customers "
-                      "WHERE email !~ ('^[a-z]+\\.[a-z]+' || id || '@example\\.com$')") == 0
+    assert (
+        scalar(db, "SELECT count(*) FROM customers WHERE email !~ ('^[a-z]+\\.[a-z]+' || id || '@example\\.com$')") == 0
+    )
     assert scalar(db, "SELECT count(*) FROM customers WHERE last_name = 'Smith'") > 0
     # Customers and products exist before the orders that point at them.
-    assert scalar(db, "SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id "
-                      "WHERE c.created_at > o.placed_at") == 0
+    assert (
+        scalar(
+            db,
+            "SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.created_at > o.placed_at",
+        )
+        == 0
+    )
 
 
 def test_values_survive_copy_escaping(db: Engine) -> None:
@@ -96,8 +122,12 @@ def test_a_second_run_appends(db: Engine) -> None:
     assert scalar(db, "SELECT max(number) FROM orders") == "SO-0000600"
     # The id sequences moved past the copied ids: an ordinary INSERT gets the next id.
     with db.begin() as conn:
-        new_id = conn.execute(text("INSERT INTO customers (email, first_name, last_name, country) "
-                                   "VALUES ('new@example.com', 'New', 'Customer', 'GB') RETURNING id")).scalar_one()
+        new_id = conn.execute(
+            text(
+                "INSERT INTO customers (email, first_name, last_name, country) "
+                "VALUES ('new@example.com', 'New', 'Customer', 'GB') RETURNING id"
+            )
+        ).scalar_one()
     assert new_id == 121
 
 

@@ -82,8 +82,18 @@ def test_the_templates_url_for_answers_per_site_address():
 
     def request_to(host: str) -> Request:
         headers = [(b"host", host.encode())]
-        return Request({"type": "http", "method": "GET", "scheme": "http", "path": "/", "root_path": "",
-                        "query_string": b"", "headers": headers, "router": router})
+        return Request(
+            {
+                "type": "http",
+                "method": "GET",
+                "scheme": "http",
+                "path": "/",
+                "root_path": "",
+                "query_string": b"",
+                "headers": headers,
+                "router": router,
+            }
+        )
 
     here, there = {"request": request_to("admin.shop.test")}, {"request": request_to("other.test")}
     assert str(url_for(here, "item", pk="7")) == "http://admin.shop.test/items/7"

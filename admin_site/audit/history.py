@@ -6,12 +6,15 @@ record's history stays readable (its last entry says who deleted it and what it 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
 
 import anyio
 from markupsafe import Markup, escape
-from sqladmin import ModelView
+from sqladmin import BaseView, ModelView
 from sqladmin.templating import Jinja2Templates
+from sqlalchemy import Select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +24,26 @@ from admin_site.naming import humanise
 
 TEMPLATE = "shop/history.html"
 ACTION_WORDS = {audit.CREATE: "Created", audit.UPDATE: "Changed", audit.DELETE: "Deleted"}
+
+
+class HistoryView(Protocol):
+    """What a record's history asks of its view (a ShopView)."""
+
+    identity: ClassVar[str]
+    name: ClassVar[str]
+    session_maker: ClassVar[sessionmaker[Session]]
+    _column_labels: dict[str, Any]
+
+    def row_by_key(self, identifier: str) -> Select[Any]: ...
+
+
+class HistoryAdmin(Protocol):
+    """What the home page's recent actions ask of the admin (ShopAdmin)."""
+
+    session_maker: sessionmaker[Session]
+
+    @property
+    def views(self) -> Sequence[BaseView | ModelView]: ...
 
 
 def action_word(action: str) -> str:
@@ -37,7 +60,7 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def field_changes(view, changes: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+def field_changes(view: HistoryView | None, changes: dict[str, Any] | None) -> list[tuple[str, str, str]]:
     """(label, before, after) for each field of an entry's `changes` in the {"before", "after"} shape."""
     rows = []
     for name, change in (changes or {}).items():
@@ -50,7 +73,7 @@ def field_changes(view, changes: dict[str, Any] | None) -> list[tuple[str, str, 
     return rows
 
 
-def changes_html(view, changes: dict[str, Any] | None) -> Markup:
+def changes_html(view: HistoryView | None, changes: dict[str, Any] | None) -> Markup:
     """An audit entry's changes as a small table (the audit log's details page)."""
     rows = field_changes(view, changes)
     if not rows:
@@ -69,13 +92,13 @@ class HistoryPage:
     def __init__(self, templates: Jinja2Templates) -> None:
         self.templates = templates
 
-    async def history(self, request: Request, view: ModelView) -> Response:
+    async def history(self, request: Request, view: HistoryView) -> Response:
         """Whoever may view the record (the route's permission) may read its history."""
         if not getattr(view, "show_history", False):
             raise HTTPException(status_code=404)
         pk = request.path_params["pk"]
 
-        def load():
+        def load() -> tuple[str | None, bool, list[audit.Entry]]:
             with view.session_maker() as session:
                 row = session.execute(view.row_by_key(pk)).scalars().first()
                 return (
@@ -100,10 +123,10 @@ class HistoryPage:
         return await self.templates.TemplateResponse(request, TEMPLATE, context)
 
 
-async def recent_actions(admin, staff_id: int, limit: int = 10) -> list[dict[str, Any]]:
+async def recent_actions(admin: HistoryAdmin, staff_id: int, limit: int = 10) -> list[dict[str, Any]]:
     """The home page's "your recent actions": each with a link to the record's history when it has one."""
 
-    def load():
+    def load() -> list[audit.Entry]:
         with admin.session_maker() as session:
             return audit.recent_for(session, staff_id, limit)
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import anyio
-from sqlalchemy import Integer, case, select
+from sqlalchemy import Integer, Select, case, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
@@ -195,7 +195,7 @@ class Entry:
     ip: str | None
 
 
-def _entries(session: Session, stmt) -> list[Entry]:
+def _entries(session: Session, stmt: Select[tuple[AuditLog]]) -> list[Entry]:
     rows = session.execute(
         stmt.add_columns(StaffUser.email).outerjoin(StaffUser, StaffUser.id == AuditLog.staff_user_id)
     ).all()

@@ -91,8 +91,10 @@ class StaffAuthentication(AuthenticationBackend):
         self.engine = session_factory.kw["bind"]  # the per-request check needs no ORM session
         self.settings = settings
 
-    async def login(self, request: Request) -> SignInOutcome:
-        """Throttled (login_throttle), then checked; a success starts a new session (no fixation)."""
+    async def sign_in(self, request: Request) -> SignInOutcome:
+        """Throttled (login_throttle), then checked; a success starts a new session (no fixation).
+
+        Not SQLAdmin's `login`, whose answer is a response or a bool: a SignInOutcome is always true."""
         form = await request.form()
         email, password = str(form.get("username", "")), str(form.get("password", ""))
         if not email or not password or len(email) > 254 or len(password) > 1024:
@@ -106,6 +108,7 @@ class StaffAuthentication(AuthenticationBackend):
                     return None, reservation.retry_after
                 staff = find_login(session, email, password)
                 if staff is not None:
+                    assert reservation.attempt_id is not None  # not refused: the attempt has its row
                     login_throttle.record_success(session, reservation.attempt_id)
                 # success or failure, in the audit log (a typed password is never kept as an "e-mail")
                 audit.record_login(session, request, login_throttle.account_key(email), staff)

@@ -60,6 +60,7 @@ def change_own_password(
             return Outcome("Your account is no longer active.")
         if not verify_password(staff.password_hash, current):
             return Outcome("Your current password is not right.")  # stays counted as a failed attempt
+        assert reservation.attempt_id is not None  # not refused: the attempt has its row
         login_throttle.record_success(session, reservation.attempt_id)
         problem = new_password_problem(current, new, repeated)
         if problem:

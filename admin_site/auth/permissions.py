@@ -6,6 +6,7 @@ name of a bulk action. "all" grants every operation and every action of the view
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from sqladmin.authorization import Action, AuthorizationBackend
@@ -19,9 +20,11 @@ ALL = "all"
 
 viewer, support, manager, admin = Role.viewer, Role.support, Role.manager, Role.admin
 
+Grant = AbstractSet[str] | str  # some operations, or ALL
+
 # view identity → role → operations. A role missing from a row may do nothing there; a view missing
 # from the matrix altogether is admins-only (UNLISTED_VIEW below).
-MATRIX: dict[str, dict[Role, frozenset[str] | str]] = {
+MATRIX: dict[str, dict[Role, Grant]] = {
     "dashboard":   {viewer: {VIEW}, support: {VIEW}, manager: {VIEW}, admin: ALL},
     "category":    {viewer: {VIEW}, support: {VIEW}, manager: ALL, admin: ALL},
     "product":     {viewer: {VIEW}, support: {VIEW, EXPORT}, manager: ALL, admin: ALL},
@@ -38,7 +41,7 @@ MATRIX: dict[str, dict[Role, frozenset[str] | str]] = {
 # "permissions" is the page that shows this matrix; "account" is everyone's own password page.
 
 # SQLAdmin asks about its own action names; both list and details are "view" here.
-_SQLADMIN_TO_OPERATION = {
+_SQLADMIN_TO_OPERATION: dict[str, str] = {
     Action.LIST: VIEW,
     Action.DETAILS: VIEW,
     Action.CREATE: CREATE,
@@ -58,10 +61,10 @@ def operation_for(action: str) -> str | None:
 
 
 # A view of a model added later, with no row in MATRIX yet: admins only, until someone decides.
-UNLISTED_VIEW: dict[Role, frozenset[str] | str] = {admin: ALL}
+UNLISTED_VIEW: dict[Role, Grant] = {admin: ALL}
 
 
-def grants_for(identity: str) -> dict[Role, frozenset[str] | str]:
+def grants_for(identity: str) -> dict[Role, Grant]:
     return MATRIX.get(identity, UNLISTED_VIEW)
 
 

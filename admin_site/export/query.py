@@ -4,7 +4,7 @@ with per-row aggregates over child rows (`Order.total`) turned into one grouped 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -32,6 +32,10 @@ from starlette.requests import Request
 
 from admin_site.lists.query import resolve
 
+if TYPE_CHECKING:
+    from admin_site.views.base import ShopView
+    from models.base import Base
+
 
 @dataclass(frozen=True)
 class ExportColumn:
@@ -55,7 +59,9 @@ def _kind(expression: ColumnElement[Any]) -> str:
     return "other"
 
 
-def export_statement(view: Any, request: Request, pks: list[Any] | None = None) -> tuple[Select, list[ExportColumn]]:
+def export_statement(
+    view: ShopView, request: Request, pks: list[Any] | None = None
+) -> tuple[Select, list[ExportColumn]]:
     """The list's query (search, filters, sort from the URL) selecting the listed columns' values.
 
     A relation shows its label (`customer` → the customer's e-mail) through an aliased outer join,
@@ -121,7 +127,7 @@ def _aggregate_of_children(element: Any, table: Any) -> tuple[Any, Any, Any, Col
     return child, sides[child], sides[table], column
 
 
-def decorrelate(stmt: Select, model: type) -> Select:
+def decorrelate(stmt: Select, model: type[Base]) -> Select:
     """The same rows and values, with the selected columns' per-row aggregate subqueries over child
     rows (`Order.total`, `Order.item_count`) computed by one GROUP BY per child table, joined once.
 
@@ -140,12 +146,12 @@ def decorrelate(stmt: Select, model: type) -> Select:
     if not groups:
         return stmt
     grouped: dict[tuple[Any, Any, Any], Any] = {}
-    for group, aggregates in groups.items():
-        _, child_key, _ = group
+    for key, aggregates in groups.items():
+        _, child_key, _ = key
         labelled = [column.label(f"v{i}") for i, column in enumerate(aggregates.values())]
-        grouped[group] = select(child_key.label("k"), *labelled).group_by(child_key).subquery()
+        grouped[key] = select(child_key.label("k"), *labelled).group_by(child_key).subquery()
 
-    def replace(element: Any) -> Any:
+    def replace(element: Any, **kw: Any) -> Any:
         found = _aggregate_of_children(element, table)
         if found is None:
             return None

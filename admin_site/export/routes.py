@@ -21,7 +21,7 @@ import logging
 import os
 import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from sqladmin.helpers import secure_filename
@@ -33,6 +33,9 @@ from admin_site.audit import log as audit
 from admin_site.export.query import decorrelate, export_statement
 from admin_site.export.streams import file_chunks, json_chunks, stream_csv, write_xlsx
 from admin_site.keys import parse_keys
+
+if TYPE_CHECKING:
+    from admin_site.views.base import ShopView
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ def describe_request(request: Request, pks: list[Any] | None) -> dict[str, Any]:
     return described
 
 
-async def export_response(view: Any, request: Request, export_type: str, pks: list[Any] | None = None) -> Response:
+async def export_response(view: ShopView, request: Request, export_type: str, pks: list[Any] | None = None) -> Response:
     stmt, columns = export_statement(view, request, pks)
     rows_stmt = decorrelate(stmt, view.model)  # JSON and XLSX read the values themselves
     session_maker = view.session_maker
@@ -95,7 +98,7 @@ async def export_response(view: Any, request: Request, export_type: str, pks: li
     raise HTTPException(status_code=404)
 
 
-def parse_pks(view: Any, raw_values: list[str]) -> list[Any]:
+def parse_pks(view: ShopView, raw_values: list[str]) -> list[Any]:
     """Selected primary keys from the form: valid keys of the view's type, or a 400."""
     keys, invalid = parse_keys(view.pk_columns[0], ",".join(raw_values))
     if invalid:
@@ -105,19 +108,19 @@ def parse_pks(view: Any, raw_values: list[str]) -> list[Any]:
     return keys
 
 
-def _export_type(view: Any, request: Request) -> str:
+def _export_type(view: ShopView, request: Request) -> str:
     export_type = request.path_params["export_type"]
     if export_type not in view.export_types:
         raise HTTPException(status_code=404)
     return export_type
 
 
-async def export(request: Request, view: Any) -> Response:
+async def export(request: Request, view: ShopView) -> Response:
     """GET /{identity}/export/{type}: every row the list (with this query string) shows."""
     return await export_response(view, request, _export_type(view, request))
 
 
-async def export_selected(request: Request, view: Any) -> Response:
+async def export_selected(request: Request, view: ShopView) -> Response:
     """POST /{identity}/export-selected/{type} with `pks`: those rows, in the list's order."""
     export_type = _export_type(view, request)
     form = await request.form()

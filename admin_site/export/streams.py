@@ -11,15 +11,21 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
-from sqlalchemy import Select
+from sqlalchemy import Row, Select
 from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Session, sessionmaker
 
 from admin_site.export.cells import cell_text, csv_header, csv_sql, json_value
 from admin_site.export.query import ExportColumn, decorrelate
 from admin_site.export.spreadsheet_safety import neutralise_formula
+
+if TYPE_CHECKING:
+    from psycopg2.extensions import connection as PsycopgConnection
+
+    from models.base import Base
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +78,7 @@ class _QueueWriter:
                 continue
 
 
-def copy_sql(cursor: Any, stmt: Select, columns: list[ExportColumn], dialect: Any, model: type) -> bytes:
+def copy_sql(cursor: Any, stmt: Select, columns: list[ExportColumn], dialect: Any, model: type[Base]) -> bytes:
     """`COPY (query) TO STDOUT` with the query's bound parameters quoted by psycopg2 (mogrify)."""
     cells = [csv_sql(c).label(f"c{i}") for i, c in enumerate(columns)]
     query = decorrelate(stmt.with_only_columns(*cells, maintain_column_froms=True), model)
@@ -80,11 +86,17 @@ def copy_sql(cursor: Any, stmt: Select, columns: list[ExportColumn], dialect: An
     return cursor.mogrify(f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)", compiled.params)
 
 
-def _run_copy(session_maker, stmt: Select, columns: list[ExportColumn], writer: _QueueWriter, model: type) -> int:
+def _run_copy(
+    session_maker: sessionmaker[Session],
+    stmt: Select,
+    columns: list[ExportColumn],
+    writer: _QueueWriter,
+    model: type[Base],
+) -> int:
     with session_maker() as session:
         connection = session.connection()
         dialect = connection.dialect
-        raw = connection.connection.dbapi_connection
+        raw = cast("PsycopgConnection", connection.connection.dbapi_connection)  # COPY is psycopg2's own API
         try:
             with raw.cursor() as cursor:
                 cursor.execute(EXPORT_SETTINGS)
@@ -99,7 +111,11 @@ def _run_copy(session_maker, stmt: Select, columns: list[ExportColumn], writer: 
 
 
 def stream_csv(
-    session_maker, stmt: Select, columns: list[ExportColumn], model: type, done: Callable[[int, bool], None]
+    session_maker: sessionmaker[Session],
+    stmt: Select,
+    columns: list[ExportColumn],
+    model: type[Base],
+    done: Callable[[int, bool], None],
 ) -> AsyncIterator[bytes]:
     """The CSV body: a COPY in a worker thread, chunks handed over through a bounded queue."""
     chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
@@ -147,7 +163,7 @@ def _take(chunks: queue.Queue, cancelled: threading.Event) -> Any:
                 return _DONE
 
 
-def _stream_rows(session_maker, stmt: Select) -> Iterator[tuple]:
+def _stream_rows(session_maker: sessionmaker[Session], stmt: Select) -> Iterator[Row[Any]]:
     """Rows from a server-side cursor, FETCH_ROWS at a time."""
     with session_maker() as session:
         session.execute(sql_text(EXPORT_SETTINGS))
@@ -157,7 +173,7 @@ def _stream_rows(session_maker, stmt: Select) -> Iterator[tuple]:
 
 
 def json_chunks(
-    session_maker, stmt: Select, columns: list[ExportColumn], done: Callable[[int, bool], None]
+    session_maker: sessionmaker[Session], stmt: Select, columns: list[ExportColumn], done: Callable[[int, bool], None]
 ) -> Iterator[bytes]:
     """A JSON array of objects keyed by column name; blocking, so Starlette runs it in a thread."""
     names = [c.name for c in columns]
@@ -182,7 +198,7 @@ def json_chunks(
         done(rows, completed)
 
 
-def write_xlsx(path: str, session_maker, stmt: Select, columns: list[ExportColumn]) -> int:
+def write_xlsx(path: str, session_maker: sessionmaker[Session], stmt: Select, columns: list[ExportColumn]) -> int:
     """Write the rows to an .xlsx file with XlsxWriter's constant memory mode; return the row count."""
     import xlsxwriter
 
@@ -192,7 +208,8 @@ def write_xlsx(path: str, session_maker, stmt: Select, columns: list[ExportColum
     )
     money = workbook.add_format({"num_format": "0.00"})
     rows = 0
-    sheet, line = None, XLSX_MAX_ROWS
+    sheet: Any = None  # a Worksheet (XlsxWriter has no types), made for the first row
+    line = XLSX_MAX_ROWS
     try:
         for row in _stream_rows(session_maker, stmt):
             if line >= XLSX_MAX_ROWS:  # a sheet is full: go on in the next one, header again

@@ -22,13 +22,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 import anyio
 from sqladmin.flash import Flash
-from sqlalchemy import select
+from sqladmin.templating import Jinja2Templates
+from sqlalchemy import Column, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -38,6 +40,9 @@ from admin_site.audit import log as audit
 from admin_site.forms.constraint_messages import describe
 from admin_site.keys import parse_key, split_keys
 from admin_site.refusals import ChangeRefused
+
+if TYPE_CHECKING:
+    from models.base import Base
 
 CONFIRM_TEMPLATE = "shop/confirm_action.html"
 MAX_ROWS = 1000  # one click should not lock a whole table
@@ -68,6 +73,17 @@ class Outcome:
         return sum(self.skipped.values())
 
 
+class ActionView(Protocol):
+    """What a bulk action asks of its view (a ShopView): its rows, its sessions, its names."""
+
+    name: ClassVar[str]
+    name_plural: ClassVar[str]
+    identity: ClassVar[str]
+    model: ClassVar[type[Base]]
+    pk_columns: ClassVar[tuple[Column[Any]]]
+    session_maker: ClassVar[sessionmaker[Session]]
+
+
 def bulk_action(slug: str, label: str, *, done: str, add_in_detail: bool = True) -> Callable[[RowAction], Any]:
     """Declare a view method `(self, row, request) -> None | reason` as the bulk action `slug`.
 
@@ -87,7 +103,7 @@ def actions_of(view_class: type) -> dict[str, BulkAction]:
     return {spec.slug: spec for spec in found if isinstance(spec, BulkAction)}
 
 
-def action_of(view: Any, slug: str) -> BulkAction:
+def action_of(view: ActionView, slug: str) -> BulkAction:
     """The bulk action `slug` of the view, or 404."""
     spec = actions_of(type(view)).get(slug)
     if spec is None:
@@ -98,11 +114,11 @@ def action_of(view: Any, slug: str) -> BulkAction:
 # -- selection -------------------------------------------------------------------------------------
 
 
-def _noun(view, count: int) -> str:
+def _noun(view: ActionView, count: int) -> str:
     return str(view.name if count == 1 else view.name_plural).lower()
 
 
-def execute(view, request: Request, spec: BulkAction, pks: list[str], *, commit: bool) -> Outcome:
+def execute(view: ActionView, request: Request, spec: BulkAction, pks: list[str], *, commit: bool) -> Outcome:
     """Run the action over the rows (locked) in one transaction; commit it, or roll it back (dry run)."""
     outcome = Outcome()
     pk = view.pk_columns[0]
@@ -143,7 +159,7 @@ def _says(error: DBAPIError) -> str:
     return describe(error).message
 
 
-def summary(view, spec: BulkAction, outcome: Outcome) -> str:
+def summary(view: ActionView, spec: BulkAction, outcome: Outcome) -> str:
     """ "12 orders shipped; 3 skipped: not paid" (several reasons: "4 skipped: 3 not paid, 1 ...")."""
     count = len(outcome.changed)
     text = f"{count} {_noun(view, count)} {spec.done}"
@@ -159,7 +175,7 @@ def summary(view, spec: BulkAction, outcome: Outcome) -> str:
 # -- the two pages ---------------------------------------------------------------------------------
 
 
-def _back_url(view, request: Request, raw: str | None) -> str:
+def _back_url(view: ActionView, request: Request, raw: str | None) -> str:
     """Where to go afterwards: a page of this admin (a path, never another site), else the list."""
     admin_path = URL(str(request.url_for("admin:index"))).path
     if raw:
@@ -177,10 +193,10 @@ def _local_part(url: str | None) -> str | None:
 
 
 class BulkActionPages:
-    def __init__(self, templates: Any) -> None:
+    def __init__(self, templates: Jinja2Templates) -> None:
         self.templates = templates
 
-    async def confirm(self, request: Request, view: Any) -> Response:
+    async def confirm(self, request: Request, view: ActionView) -> Response:
         """GET: what the action would do to the selected rows, and the button that does it."""
         spec = action_of(view, request.path_params["slug"])
         pks = split_keys(request.query_params.get("pks", ""))[: MAX_ROWS + 1]
@@ -211,7 +227,7 @@ class BulkActionPages:
                 )
         return await self.templates.TemplateResponse(request, CONFIRM_TEMPLATE, context)
 
-    async def run(self, request: Request, view: Any) -> Response:
+    async def run(self, request: Request, view: ActionView) -> Response:
         """POST: do it, in one transaction, and say what happened."""
         spec = action_of(view, request.path_params["slug"])
         form = await request.form()

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, DateTime, Table
 from sqlalchemy.dialects import postgresql
@@ -45,7 +47,7 @@ class Bound:
     op: str
     value: Decimal
 
-    def holds(self, x) -> bool:
+    def holds(self, x: Decimal | float | str) -> bool:
         return OPS[self.op](Decimal(x), self.value)
 
 
@@ -57,7 +59,7 @@ class ColumnOrder:
     op: str
     other: str
 
-    def holds(self, x, y) -> bool:
+    def holds(self, x: Any, y: Any) -> bool:  # two values of the form (numbers, dates, …)
         return OPS[self.op](x, y)
 
 
@@ -230,7 +232,7 @@ def rules_for(table: Table, column: str) -> list[tuple[CheckRules, Rule]]:
     return [(check, rule) for check in table_checks(table) for rule in check.rules if rule.column == column]
 
 
-def find(name: str, tables) -> tuple[Table, CheckRules] | None:
+def find(name: str, tables: Iterable[Table]) -> tuple[Table, CheckRules] | None:
     for table in tables:
         for check in table_checks(table):
             if check.name == name:

@@ -6,8 +6,10 @@ which field it concerns; the SQL text and parameters of the error never reach th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import Constraint, Table
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from admin_site.forms import check_rules
@@ -32,7 +34,7 @@ def _diag(error: DBAPIError, name: str) -> str | None:
     return getattr(getattr(error.orig, "diag", None), name, None)
 
 
-def _constraint(name: str):
+def _constraint(name: str) -> tuple[Table, Constraint] | tuple[None, None]:
     for table in Base.metadata.tables.values():
         for constraint in table.constraints:
             if constraint.name == name:
@@ -40,9 +42,9 @@ def _constraint(name: str):
     return None, None
 
 
-def _problem(fields, message: str) -> ConstraintProblem:
-    fields = tuple(fields)
-    return ConstraintProblem(fields[0] if fields else None, message, fields)
+def _problem(fields: Iterable[str], message: str) -> ConstraintProblem:
+    names = tuple(fields)
+    return ConstraintProblem(names[0] if names else None, message, names)
 
 
 def describe(error: DBAPIError) -> ConstraintProblem:

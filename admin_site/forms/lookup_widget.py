@@ -20,7 +20,7 @@ DESCRIBED = "_described_rows"  # the field attribute holding [{"id": …, "text"
 
 
 class LookupWidget(AjaxSelect2Widget):
-    def __call__(self, field: Any, **kwargs: Any) -> Markup:  # type: ignore[override] - sync on purpose
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:  # type: ignore[override]  # sync on purpose
         kwargs.setdefault("data-role", "select2-ajax")
         kwargs.setdefault("data-url", field.loader.model_admin.ajax_lookup_url)
         if getattr(field, "allow_blank", False) and not self.multiple:

@@ -13,9 +13,12 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqladmin.ajax import QueryAjaxModelLoader
 from sqladmin.forms import ModelConverter
 from sqlalchemy import BigInteger, Boolean, Column, Enum, Integer, Numeric, SmallInteger, String
-from sqlalchemy.orm import ColumnProperty, RelationshipProperty
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import ColumnProperty, RelationshipProperty, sessionmaker
+from sqlalchemy.types import TypeEngine
 from wtforms import Field, Form, validators
 from wtforms.validators import ValidationError
 
@@ -25,7 +28,7 @@ from admin_site.forms.lookup_widget import LookupWidget
 INTEGER_RANGES = {SmallInteger: 2**15, BigInteger: 2**63, Integer: 2**31}
 
 
-def _range_of(kind) -> int | None:
+def _range_of(kind: TypeEngine[Any]) -> int | None:
     for type_, half in INTEGER_RANGES.items():
         if isinstance(kind, type_):
             return half
@@ -139,7 +142,7 @@ class RelatedKey:
             raise ValidationError("Choose a record from the list.")
 
 
-def column_validators(column: Column) -> list[Any]:
+def column_validators(column: Column[Any]) -> list[Any]:
     """Everything the column's type, nullability and CHECK constraints say about a form value."""
     found: list[Any] = []
     kind = column.type
@@ -168,7 +171,7 @@ def column_validators(column: Column) -> list[Any]:
     return found
 
 
-def relation_validators(prop: RelationshipProperty) -> list[Any]:
+def relation_validators(prop: RelationshipProperty[Any]) -> list[Any]:
     remote_pk = list(prop.mapper.primary_key)
     if len(remote_pk) != 1:
         return []
@@ -188,8 +191,16 @@ def _merge(existing: list[Any], derived: list[Any]) -> list[Any]:
 class ConstraintAwareConverter(ModelConverter):
     """SQLAdmin's converter, plus the validators the model's metadata implies."""
 
-    async def _prepare_kwargs(self, prop, session_maker, field_args, field_widget_args, form_include_pk,
-                              label=None, loader=None):  # fmt: skip
+    async def _prepare_kwargs(
+        self,
+        prop: ColumnProperty[Any] | RelationshipProperty[Any],
+        session_maker: sessionmaker[Any] | async_sessionmaker[Any],
+        field_args: dict[str, Any],
+        field_widget_args: dict[str, Any],
+        form_include_pk: bool,
+        label: str | None = None,
+        loader: QueryAjaxModelLoader | None = None,
+    ) -> dict[str, Any] | None:
         # SQLAdmin appends to the `validators` list it is given: a view's `form_args` list would grow
         # by one validator on every request. Work on copies.
         field_args = {
@@ -201,21 +212,29 @@ class ConstraintAwareConverter(ModelConverter):
             prop, session_maker, field_args, dict(field_widget_args), form_include_pk, label=label, loader=loader
         )
 
-    def _prepare_column(self, prop: ColumnProperty, form_include_pk: bool, kwargs: dict) -> dict | None:
-        kwargs = super()._prepare_column(prop=prop, form_include_pk=form_include_pk, kwargs=kwargs)
-        if kwargs is not None:
-            kwargs["validators"] = _merge(kwargs["validators"], column_validators(prop.columns[0]))
-        return kwargs
+    def _prepare_column(self, prop: ColumnProperty[Any], form_include_pk: bool, kwargs: dict) -> dict | None:
+        prepared = super()._prepare_column(prop=prop, form_include_pk=form_include_pk, kwargs=kwargs)
+        if prepared is not None:
+            column = prop.columns[0]
+            assert isinstance(column, Column)  # a form field edits a table's column
+            prepared["validators"] = _merge(prepared["validators"], column_validators(column))
+        return prepared
 
-    async def _prepare_relationship(self, prop, kwargs, session_maker, loader=None) -> dict:
+    async def _prepare_relationship(
+        self,
+        prop: RelationshipProperty[Any],
+        kwargs: dict,
+        session_maker: sessionmaker[Any] | async_sessionmaker[Any],
+        loader: QueryAjaxModelLoader | None = None,
+    ) -> dict:
         kwargs = await super()._prepare_relationship(prop=prop, kwargs=kwargs, session_maker=session_maker,
                                                      loader=loader)  # fmt: skip
         if loader is not None:  # a look-up posts a raw key; a drop-down checks its own choices
             kwargs["validators"] = _merge(kwargs["validators"], relation_validators(prop))
-            many = prop.direction.name in ("ONETOMANY", "MANYTOMANY") and prop.uselist  # as SQLAdmin decides
+            many = prop.direction.name in ("ONETOMANY", "MANYTOMANY") and bool(prop.uselist)  # as SQLAdmin decides
             kwargs["widget"] = LookupWidget(multiple=many)  # renders without awaiting (admin_site/lookup_widget.py)
         return kwargs
 
     @staticmethod
-    def _string_common(prop: ColumnProperty) -> list[Any]:
+    def _string_common(prop: ColumnProperty[Any]) -> list[Any]:
         return []  # the length rule comes from `column_validators`, with the others

@@ -19,14 +19,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import anyio.from_thread
 from sqladmin.helpers import slugify_class_name
+from sqlalchemy import Select, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import RelationshipDirection, Session
+from sqlalchemy.orm import RelationshipDirection, RelationshipProperty, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -36,7 +36,29 @@ from admin_site.forms.constraint_messages import describe
 from admin_site.keys import parse_key
 from admin_site.refusals import ChangeRefused, Conflict, FieldConflict, RowsNotFound
 
+if TYPE_CHECKING:
+    from models.base import Base
+
 VERSION = "version"  # the hidden form field and the column (models.base.VersionedMixin)
+
+
+class WritableView(Protocol):
+    """What a write asks of its view (a ShopView): its rows, its sessions, its hooks, its names."""
+
+    name: ClassVar[str]
+    identity: ClassVar[str]
+    model: ClassVar[type[Base]]
+    session_maker: ClassVar[sessionmaker[Session]]
+    _form_prop_names: list[str]
+    _column_labels: dict[str, Any]
+
+    def row_by_key(self, identifier: str) -> Select[Any]: ...
+
+    async def on_model_change(self, data: dict[str, Any], model: Any, is_created: bool, request: Request) -> None: ...
+
+    async def on_model_delete(self, model: Any, request: Request) -> None: ...
+
+    async def check_can_delete(self, request: Request, model: Any) -> bool: ...
 
 
 def is_versioned(model: type) -> bool:
@@ -57,7 +79,7 @@ def _seen_version(raw: Any) -> int | None:
         return -1
 
 
-def _noun(view) -> str:
+def _noun(view: WritableView) -> str:
     return str(view.name).lower()
 
 
@@ -103,7 +125,7 @@ def assign(session: Session, obj: Any, data: dict[str, Any]) -> None:
 # -- create and update -----------------------------------------------------------------------------
 
 
-def insert(view, request: Request, data: dict[str, Any]) -> Any:
+def insert(view: WritableView, request: Request, data: dict[str, Any]) -> Any:
     data = {k: v for k, v in data.items() if k != VERSION}
     obj = view.model()
     with view.session_maker(expire_on_commit=False) as session:
@@ -117,7 +139,7 @@ def insert(view, request: Request, data: dict[str, Any]) -> Any:
     return obj
 
 
-def update(view, request: Request, pk: str, data: dict[str, Any]) -> Any:
+def update(view: WritableView, request: Request, pk: str, data: dict[str, Any]) -> Any:
     data = dict(data)
     seen = _seen_version(data.pop(VERSION, None))
     versioned = is_versioned(view.model)
@@ -133,6 +155,7 @@ def update(view, request: Request, pk: str, data: dict[str, Any]) -> Any:
                 f"This {_noun(view)} no longer exists: someone deleted it after you opened it. Nothing was saved."
             )
         if versioned and obj.version != seen:
+            assert seen is not None  # a versioned row's form names its version (refused above if not)
             raise conflict(view, session, obj, seen, data)
         before = audit.snapshot(obj)
         anyio.from_thread.run(view.on_model_change, data, obj, False, request)
@@ -193,7 +216,7 @@ def _same(theirs: Any, yours: Any) -> bool:
     return theirs == yours
 
 
-def _related_label(session: Session, relation, key: Any) -> str:
+def _related_label(session: Session, relation: RelationshipProperty[Any], key: Any) -> str:
     if key in (None, "", "__None"):
         return "(empty)"
     target = relation.mapper.class_
@@ -205,7 +228,7 @@ def _related_label(session: Session, relation, key: Any) -> str:
     return _label(row) if row is not None else f"#{key}"
 
 
-def conflict(view, session: Session, obj: Any, seen: int, data: dict[str, Any]) -> Conflict:
+def conflict(view: WritableView, session: Session, obj: Any, seen: int, data: dict[str, Any]) -> Conflict:
     """What changed since version `seen`, field by field: their (saved) value against yours."""
     pk = audit.pk_text(obj)
     entries = audit.changes_since(session, view.identity, pk, seen) if seen >= 0 else []
@@ -217,7 +240,7 @@ def conflict(view, session: Session, obj: Any, seen: int, data: dict[str, Any]) 
             continue
         relation = mapper.relationships.get(name)
         if relation is not None and relation.direction is RelationshipDirection.MANYTOONE:
-            columns = [c.key for c in relation.local_columns]
+            columns = [mapper.get_property_by_column(c).key for c in relation.local_columns]
             theirs_key = getattr(obj, columns[0]) if len(columns) == 1 else None
             yours_key = data[name]
             differs = not _same(theirs_key, None if yours_key in ("", "__None") else _coerce_key(yours_key, theirs_key))
@@ -254,9 +277,9 @@ def _coerce_key(raw: Any, like: Any) -> Any:
 # -- delete ----------------------------------------------------------------------------------------
 
 
-def _cascaded(view, session: Session, obj: Any) -> list[tuple[str, str, dict[str, Any]]]:
+def _cascaded(view: WritableView, session: Session, obj: Any) -> list[tuple[str, str, dict[str, Any]]]:
     """Rows the database will delete with `obj` (ON DELETE CASCADE children): audited with it."""
-    found = []
+    found: list[tuple[str, str, dict[str, Any]]] = []
     for relation in sa_inspect(obj).mapper.relationships:
         if relation.direction is not RelationshipDirection.ONETOMANY or len(relation.local_remote_pairs) != 1:
             continue
@@ -276,7 +299,7 @@ def _entity_for(model: type) -> str:
     return slugify_class_name(model.__name__)
 
 
-def delete(view, request: Request, pks: list[str], versions: list[str] | None = None) -> list[Any]:
+def delete(view: WritableView, request: Request, pks: list[str], versions: list[str] | None = None) -> list[Any]:
     """Delete every row of `pks` in one transaction, or none of them (ChangeRefused says why)."""
     if versions is not None and len(versions) != len(pks):
         raise ChangeRefused("The request named a version for some rows and not for others. Nothing was deleted.")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -29,21 +29,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import RelationshipProperty
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from starlette.datastructures import QueryParams
 
 from admin_site.inference import label_attribute
 from admin_site.lists.query import row_estimate
 from admin_site.naming import humanise
 
+if TYPE_CHECKING:
+    from models.base import Base
+
 MAX_CHOICES = 100  # a related table with more rows than this is filtered by typing a label
-EMPTY_JSON_ARRAY = literal_column("'[]'::json")
+EMPTY_JSON_ARRAY: ColumnClause[Any] = literal_column("'[]'::json")
 
 
 class ListFilter:
     template = ""
 
-    def __init__(self, model: type, name: str, title: str | None = None) -> None:
+    def __init__(self, model: type[Base], name: str, title: str | None = None) -> None:
         self.model = model
         self.name = name
         self.parameter_name = name
@@ -89,7 +92,7 @@ class ChoiceFilter(ListFilter):
 
     template = "filters/choice.html"
 
-    def __init__(self, model: type, name: str, choices: list[tuple[str, str]], title: str | None = None):
+    def __init__(self, model: type[Base], name: str, choices: list[tuple[str, str]], title: str | None = None):
         super().__init__(model, name, title)
         self.choices = choices
 
@@ -121,7 +124,9 @@ class RangeFilter(ListFilter):
 
     template = "filters/range.html"
 
-    def __init__(self, model: type, name: str, parse: Callable[[str, bool], Any], input_type: str, title=None):
+    def __init__(
+        self, model: type[Base], name: str, parse: Callable[[str, bool], Any], input_type: str, title: str | None = None
+    ):
         super().__init__(model, name, title)
         self.parse = parse
         self.input_type = input_type
@@ -170,7 +175,7 @@ class RelatedFilter(ListFilter):
 
     template = "filters/related.html"
 
-    def __init__(self, model: type, relation: RelationshipProperty, title: str | None = None):
+    def __init__(self, model: type[Base], relation: RelationshipProperty[Any], title: str | None = None):
         super().__init__(model, relation.key, title)
         self.relation = relation
         self.target = relation.mapper.class_
@@ -182,7 +187,8 @@ class RelatedFilter(ListFilter):
         values = params.getlist(self.parameter_name)
         ids = [int(v) for v in values if v.isdigit() and len(v) < 12]
         if ids:
-            stmt = stmt.where(getattr(self.model, self.fk_column.key).in_(ids))
+            fk_attribute = self.relation.parent.get_property_by_column(self.fk_column).key
+            stmt = stmt.where(getattr(self.model, fk_attribute).in_(ids))
         label = (params.get(f"{self.parameter_name}__label") or "").strip()
         if label and self.label:
             stmt = stmt.where(getattr(self.model, self.name).has(getattr(self.target, self.label) == label))
@@ -204,14 +210,14 @@ class RelatedFilter(ListFilter):
         as_json = select(func.coalesce(func.json_agg(aggregate_order_by(pair, choices.c.label)), EMPTY_JSON_ARRAY))
         return case((row_estimate(self.target.__table__.name) <= MAX_CHOICES, as_json.scalar_subquery()))
 
-    def read_options(self, value: list[list[str | None]] | None) -> list[tuple[str, str]] | None:
+    def read_options(self, value: list[list[Any]] | None) -> list[tuple[str, str]] | None:
         """Choices for a small target; None when it is too big to list (by the estimate, or in fact)."""
         if value is None or len(value) > MAX_CHOICES:
             return None
         return [(key, key if label is None else label) for key, label in value]
 
 
-def build_filter(model: type, name: str) -> ListFilter:
+def build_filter(model: type[Base], name: str) -> ListFilter:
     """The right filter for an attribute, from its type."""
     mapper = inspect(model)
     if name in mapper.relationships:

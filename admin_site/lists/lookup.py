@@ -6,15 +6,16 @@ right to view the list it narrows, and the table it reads.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import anyio
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from admin_site.lists.filters import RelatedFilter
+from admin_site.lists.filters import ListFilter, RelatedFilter
 from admin_site.lists.query import like_pattern
 from admin_site.site.routes import view_allows
 
@@ -25,11 +26,19 @@ MAX_TERM = 100
 MAX_RESULTS = 20
 
 
+class FilteredView(Protocol):
+    """What a filter's look-up asks of the list's view (a ShopView): its filters, and sessions to read with."""
+
+    session_maker: ClassVar[sessionmaker[Session]]
+
+    def get_filters(self) -> list[ListFilter]: ...
+
+
 class FilterLookup:
     def __init__(self, admin: ShopAdmin) -> None:
         self.admin = admin
 
-    async def lookup(self, request: Request, view: Any) -> JSONResponse:
+    async def lookup(self, request: Request, view: FilteredView) -> JSONResponse:
         """Whoever may see the list may look up its filter's values (the route's permission)."""
         name = request.query_params.get("name", "")
         related = next((f for f in view.get_filters() if isinstance(f, RelatedFilter) and f.name == name), None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqladmin.pagination import Pagination
 from sqlalchemy import (
@@ -34,12 +34,16 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.dialects.postgresql import REGCLASS
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import RelationshipProperty, Session, aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 
 from admin_site.inference import label_attribute
+
+if TYPE_CHECKING:
+    from models.base import Base
 
 MAX_SEARCH_LENGTH = 200
 MAX_PAGE = 10_000_000
@@ -85,7 +89,7 @@ def like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def resolve(model: type, name: str) -> Any:
+def resolve(model: type[Base], name: str) -> Any:
     """`status` → Order.status; `customer.email` → (Order.customer, Customer.email);
     `customer` → (Order.customer, the customer's label column)."""
     relation_name, _, attribute = name.partition(".")
@@ -94,11 +98,13 @@ def resolve(model: type, name: str) -> Any:
     if not isinstance(prop, RelationshipProperty):
         return target
     related = prop.mapper.class_
-    attribute = attribute or label_attribute(related) or prop.mapper.primary_key[0].key
+    attribute = (
+        attribute or label_attribute(related) or prop.mapper.get_property_by_column(prop.mapper.primary_key[0]).key
+    )
     return target, getattr(related, attribute)
 
 
-def search_clause(model: type, fields: list[str], term: str) -> ColumnElement[bool]:
+def search_clause(model: type[Base], fields: list[str], term: str) -> ColumnElement[bool]:
     """Rows where any field contains `term`, each row once, in a shape the trigram indexes serve.
 
     Own columns: an OR of ILIKEs (a BitmapOr of their indexes). Related fields: key IN (SELECT …),
@@ -131,7 +137,7 @@ def search_clause(model: type, fields: list[str], term: str) -> ColumnElement[bo
     return pk.in_(branches[0] if len(branches) == 1 else union(*branches))
 
 
-def sort_clauses(model: type, stmt: Select, name: str, descending: bool, pk: Any) -> Select:
+def sort_clauses(model: type[Base], stmt: Select, name: str, descending: bool, pk: Any) -> Select:
     target = resolve(model, name)
     nullable = _may_be_null(target)
     if isinstance(target, tuple):
@@ -196,7 +202,7 @@ class ListStatements:
 
     def __init__(
         self,
-        model: type,
+        model: type[Base],
         stmt: Select,
         *,
         order: Callable[[Select], Select],
@@ -238,10 +244,10 @@ class ListStatements:
         matching = self._keys.with_only_columns(self.pk.label("key"))
         if self.counting == "capped":
             matching = matching.limit(_COUNT_CAP)
-        matching = matching.cte("matching")
-        some = select(matching.c.key).limit(_KEYS_LIMIT).subquery()  # one past the most carried: "too many"
+        matched = matching.cte("matching")
+        some = select(matched.c.key).limit(_KEYS_LIMIT).subquery()  # one past the most carried: "too many"
         return [
-            select(func.count()).select_from(matching).scalar_subquery(),
+            select(func.count()).select_from(matched).scalar_subquery(),
             select(func.array_agg(some.c.key)).scalar_subquery(),
         ]
 
@@ -321,7 +327,7 @@ def _row_count(counting: str | None, values: Sequence[Any]) -> RowCount | None:
     return RowCount(value, exact=not values[1])  # estimated: exact when the table was small enough to count
 
 
-def with_keys(stmt: Select, model: type, keys: list[Any]) -> Select:
+def with_keys(stmt: Select, model: type[Base], keys: list[Any]) -> Select:
     """`stmt` narrowed to the given primary keys: one array parameter, whatever their number."""
     pk = model.__mapper__.primary_key[0]
     return stmt.where(pk == any_(bindparam("matching_keys", keys, type_=ARRAY(pk.type))))
@@ -331,7 +337,7 @@ def with_hybrid_columns(stmt: Select, hybrids: dict[str, ColumnElement[Any]]) ->
     return stmt.add_columns(*(expression.label(f"h_{name}") for name, expression in hybrids.items()))
 
 
-def with_sql_values(result, names: list[str]) -> list[Any]:
+def with_sql_values(result: Result[Any], names: list[str]) -> list[Any]:
     """Objects from rows of (object, *values), each carrying its values (read by get_prop_value)."""
     objects = []
     for row in result:

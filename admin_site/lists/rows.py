@@ -22,9 +22,11 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from markupsafe import Markup
+from sqladmin import ModelView
 from sqladmin.authorization import Action
 from sqladmin.helpers import get_object_identifier
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapper
 from starlette.requests import Request
 
 from admin_site.forms import writes
@@ -57,7 +59,7 @@ def _shown_constant(formatter: Any, value: bool | None) -> Any:
     return formatter(value)
 
 
-def formatted_value(view: Any, value: Any) -> Any:
+def formatted_value(view: ModelView, value: Any) -> Any:
     """SQLAdmin's `_default_formatter`, without its search through base classes for plain values."""
     kind = type(value)
     formatter = view._column_type_formatters.get(kind)
@@ -78,7 +80,7 @@ class Column:
     linked: bool
 
     @classmethod
-    def of(cls, view: Any, name: str) -> Column:
+    def of(cls, view: ModelView, name: str) -> Column:
         return cls(
             name=name,
             path=tuple(name.split(".")),
@@ -100,7 +102,7 @@ class Column:
         return value
 
 
-def row_permission(view: Any, request: Request, action: str, flag: bool) -> Callable[[Any], bool]:
+def row_permission(view: ModelView, request: Request, action: str, flag: bool) -> Callable[[Any], bool]:
     """row → may the role do `action` on it; asked once per page when the backend answers by role only."""
     if not flag:
         return lambda row: False
@@ -110,7 +112,7 @@ def row_permission(view: Any, request: Request, action: str, flag: bool) -> Call
     return lambda row: view.has_permission(request, action, row)
 
 
-def row_key(mapper: Any) -> Callable[[Any], str]:
+def row_key(mapper: Mapper[Any]) -> Callable[[Any], str]:
     """The row's identifier as SQLAdmin writes it in URLs (single key: its value; enums by value)."""
     keys = mapper.primary_key
     if len(keys) != 1:
@@ -124,7 +126,7 @@ def row_key(mapper: Any) -> Callable[[Any], str]:
     return key
 
 
-def details_links(view: Any, request: Request) -> Callable[[Any], str]:
+def details_links(view: ModelView, request: Request) -> Callable[[Any], str]:
     """related row → the escaped link to its details page, as `view._build_url_for("admin:details", …)`
     makes it: worked out once per page and class, then one key read and one join per link."""
     made: dict[type, tuple[str, str, Callable[[Any], str]]] = {}
@@ -149,7 +151,7 @@ def _escaped_halves(template: str, query_suffix: str) -> tuple[str, str]:
     return esc(before), esc(after + query_suffix)
 
 
-def render_rows(view: Any, request: Request, rows: list[Any], text: dict[str, str]) -> Markup:  # noqa: PLR0915
+def render_rows(view: ModelView, request: Request, rows: list[Any], text: dict[str, str]) -> Markup:  # noqa: PLR0915
     # Longer than 60 lines on purpose: the per-cell loop runs for every cell of every page, and a call
     # per cell (a helper function) costs more than the whole rest of the loop body.
     """`text`: the page's translated strings (select, view, edit, delete), given by the template."""

@@ -9,12 +9,14 @@ that list.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 import anyio
 from sqlalchemy import Integer, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -26,6 +28,13 @@ MAX_NAME = 100
 MAX_QUERY = 2000
 MAX_PER_LIST = 50
 NOT_SAVED = {"page", "csrf_token", "error", "error_sig"}  # the page number is where one was, not what
+
+
+class ListView(Protocol):
+    """What saving a view asks of the list's view (a ShopView): which list it is, and sessions to write with."""
+
+    identity: ClassVar[str]
+    session_maker: ClassVar[sessionmaker[Session]]
 
 
 def clean_query(raw: str) -> str:
@@ -65,7 +74,7 @@ def _back(request: Request, query: str = "") -> RedirectResponse:
     return RedirectResponse(f"{url}?{query}" if query else url, status_code=303)
 
 
-async def save(request: Request, view: Any) -> Response:
+async def save(request: Request, view: ListView) -> Response:
     """POST (whoever may see the list) name + query: saves (or replaces, under the same name) this list's view."""
     form = await request.form()
     name = str(form.get("name") or "").replace("\x00", "").strip()
@@ -89,7 +98,7 @@ async def save(request: Request, view: Any) -> Response:
     return _back(request, query)
 
 
-async def remove(request: Request, view: Any) -> Response:
+async def remove(request: Request, view: ListView) -> Response:
     """POST: deletes one of one's own saved views; anybody else's is simply not found (404)."""
     raw = request.path_params["saved_id"]
     if not raw.isdigit() or len(raw) > 9:
@@ -106,6 +115,7 @@ async def remove(request: Request, view: Any) -> Response:
                 )
             )
             session.commit()
+            assert isinstance(result, CursorResult)  # a DELETE's result counts its rows
             return result.rowcount
 
     if not await anyio.to_thread.run_sync(drop):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import signal
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -159,7 +160,7 @@ def demo(
     from models import Order
 
     with Session(engine) as session:
-        has_orders = session.scalar(select(func.count(Order.id))) > 0
+        has_orders = session.execute(select(func.count(Order.id))).scalar_one() > 0
     if not has_orders:
         seed_shop(engine, customers=500, products=120, orders=2000, progress=True)
     typer.echo("\nLogins (development only):")
@@ -190,7 +191,7 @@ def views() -> None:
     """Print what each admin view shows: columns, search, sort, filters, form fields."""
     from admin_site.views.registry import all_views
 
-    def names(items: list[Any]) -> str:  # attribute names, columns or ListFilter objects
+    def names(items: Sequence[Any]) -> str:  # attribute names, columns or ListFilter objects
         return ", ".join(i if isinstance(i, str) else getattr(i, "key", None) or i.name for i in items) or "—"
 
     for view in all_views():

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import accumulate, islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Engine
 from tqdm import tqdm
@@ -46,6 +46,7 @@ from admin_site.ops.seed_vocabulary import (
 )
 
 if TYPE_CHECKING:
+    from psycopg2.extensions import connection as Connection
     from psycopg2.extensions import cursor as Cursor
 
 CHUNK_ROWS = 50_000
@@ -275,11 +276,11 @@ def seed_shop(
         if n < 0:
             raise ValueError(f"{what} must be 0 or more, not {n}")
     raw = engine.raw_connection()
-    dbapi = raw.driver_connection
+    dbapi = cast("Connection", raw.driver_connection)  # psycopg2's own: COPY is its API
     autocommit = dbapi.autocommit
     dbapi.autocommit = False  # one transaction, even on an AUTOCOMMIT engine
     try:
-        with raw.cursor() as cur:
+        with dbapi.cursor() as cur:
             counts = _seed(cur, random.Random(random_seed), customers, products, orders, progress)
         raw.commit()
         return counts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -23,6 +24,6 @@ def settle_for_serving() -> None:
     gc.set_threshold(YOUNG_OBJECTS_BEFORE_A_COLLECTION, 10, 10)
 
 
-def run(application: Starlette, *, host: str, port: int, **uvicorn_options) -> None:
+def run(application: Starlette, *, host: str, port: int, **uvicorn_options: Any) -> None:
     settle_for_serving()
     uvicorn.run(application, host=host, port=port, **uvicorn_options)

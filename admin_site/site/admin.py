@@ -16,7 +16,7 @@ from typing import Any
 from sqladmin import BaseView, ModelView
 from sqladmin._menu import CategoryMenu, ViewMenu
 from sqladmin.application import BaseAdmin
-from sqladmin.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -45,6 +45,9 @@ class RoleCategoryMenu(CategoryMenu):
 
 
 class ShopAdmin(BaseAdmin):
+    session_maker: sessionmaker[Session]  # its pages read and write in synchronous sessions only
+    templates: ShopTemplates
+
     def __init__(self, *args: Any, reload_templates: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._model_views: dict[str, ModelView] = {}
@@ -59,7 +62,7 @@ class ShopAdmin(BaseAdmin):
             side_menu=SideMenu(self),  # drawn once per role and page
         )
 
-    def init_templating_engine(self) -> Jinja2Templates:
+    def init_templating_engine(self) -> ShopTemplates:
         return ShopTemplates(super().init_templating_engine(), translated=self.i18n_config is not None)
 
     def add_model_view(self, view: type[ModelView]) -> None:
@@ -86,7 +89,7 @@ class ShopAdmin(BaseAdmin):
         self._menu.add(menu)
         return None
 
-    def serve(self, table: Sequence[AdminRoute], mounts: Sequence[BaseRoute], trusted_origins: Sequence[str]) -> None:
+    def serve(self, table: Sequence[AdminRoute], mounts: Sequence[BaseRoute], trusted_origins: tuple[str, ...]) -> None:
         """Build the app mounted at /admin: `table` guarded, `mounts` (static files) as they are."""
         assert self.authentication_backend is not None
         self.admin = Starlette(

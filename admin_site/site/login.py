@@ -34,7 +34,7 @@ class SessionPages:
         templates = self.admin.templates
         if request.method == "GET":
             return await templates.TemplateResponse(request, LOGIN_TEMPLATE)
-        outcome = await self.backend.login(request)
+        outcome = await self.backend.sign_in(request)
         if outcome.signed_in:
             return RedirectResponse(outcome.next_url or request.url_for("admin:index"), status_code=302)
         if outcome.throttled:

@@ -9,16 +9,19 @@ puts it where SQLAdmin's layout calls `display_menu`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 from starlette.requests import Request
+
+if TYPE_CHECKING:
+    from admin_site.site.admin import ShopAdmin
 
 MAX_KEPT = 512  # roles × views × site addresses; emptied when full
 
 
 class SideMenu:
-    def __init__(self, admin: Any) -> None:
+    def __init__(self, admin: ShopAdmin) -> None:
         self._admin = admin
         self._drawn: dict[tuple[Any, ...], Markup] = {}
 
@@ -36,5 +39,6 @@ class SideMenu:
         return drawn
 
     def _draw(self, request: Request) -> Markup:
-        macros = self._admin.templates.sync_env.get_template("sqladmin_original/_macros.html").module
+        template = self._admin.templates.sync_env.get_template("sqladmin_original/_macros.html")
+        macros: Any = template.module  # the template's macros, as attributes made when it runs
         return Markup(macros.display_menu(self._admin._menu, request))

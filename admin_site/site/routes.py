@@ -21,18 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
-from sqladmin.authorization import Action, custom_action
+from sqladmin import ModelView
+from sqladmin.authentication import AuthenticationBackend
+from sqladmin.authorization import Action, AuthorizationBackend, custom_action
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
-
-if TYPE_CHECKING:
-    from sqladmin import ModelView
-
-    from admin_site.site.admin import ShopAdmin
 
 PUBLIC = "public"
 SIGNED_IN = "signed in"
@@ -49,6 +46,15 @@ SWITCHES = {
 }
 
 Handler = Callable[..., Awaitable[Response]]
+
+
+class Guarding(Protocol):
+    """What the guard asks of the admin (ShopAdmin): who is signed in, what they may do, which view."""
+
+    authentication_backend: AuthenticationBackend | None
+    authorization_backend: AuthorizationBackend
+
+    def model_view(self, identity: str) -> ModelView: ...
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def view_allows(view: ModelView, request: Request, action: str) -> bool:
     return view.is_accessible(request) and view.has_permission(request, action)
 
 
-def _allowed(admin: ShopAdmin, request: Request, needs: Needs, view: ModelView | None) -> bool:
+def _allowed(admin: Guarding, request: Request, needs: Needs, view: ModelView | None) -> bool:
     if isinstance(needs, OnPage):
         backend = admin.authorization_backend
         return backend.has_permission(request, needs.identity, needs.action)
@@ -97,13 +103,15 @@ def _allowed(admin: ShopAdmin, request: Request, needs: Needs, view: ModelView |
     return any(view_allows(view, request, action) for action in alternatives)
 
 
-def guarded(admin: ShopAdmin, spec: AdminRoute) -> Route:
+def guarded(admin: Guarding, spec: AdminRoute) -> Route:
     """The Starlette route for `spec`: log-in, then permission, then the handler."""
 
     async def endpoint(request: Request) -> Response:
-        if spec.needs != PUBLIC and not await admin.authentication_backend.authenticate(request):
+        authentication = admin.authentication_backend
+        assert authentication is not None, "the admin's routes need its log-in (ShopAdmin.serve)"
+        if spec.needs != PUBLIC and not await authentication.authenticate(request):
             return RedirectResponse(request.url_for("admin:login"), status_code=302)
-        view: Any = admin.model_view(request.path_params["identity"]) if spec.per_view else None
+        view = admin.model_view(request.path_params["identity"]) if spec.per_view else None
         if spec.needs != PUBLIC and not _allowed(admin, request, spec.needs, view):
             raise HTTPException(status_code=403)
         return await (spec.handler(request, view) if spec.per_view else spec.handler(request))

@@ -80,8 +80,9 @@ class ShopTemplates(Jinja2Templates):
             env = self.env.overlay(enable_async=False)  # shares globals and extensions, not compiled templates
             env.context_class = CheckedContext
             if not self.translated:  # the overlay's own gettext; every other global is SQLAdmin's and the app's
-                own = {"gettext": null_gettext, "_": null_gettext, "ngettext": null_ngettext}
-                env.globals = ChainMap(own, self.env.globals)
+                own: dict[str, object] = {"gettext": null_gettext, "_": null_gettext, "ngettext": null_ngettext}
+                # jinja2 types `globals` as the dict it starts with; any mapping works (its own make_globals chains).
+                env.globals = ChainMap(own, self.env.globals)  # type: ignore[assignment]
             self._sync_env = env
         return self._sync_env
 

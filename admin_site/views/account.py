@@ -49,16 +49,21 @@ class PasswordChange:
                 request, TEMPLATE, {"staff": staff, "title": AccountPage.name}
             )
         form = await request.form()
-        fields = [str(form.get(name, "")) for name in ("current_password", "new_password", "repeat_password")]
+        current, new, repeated = (
+            str(form.get(name, "")) for name in ("current_password", "new_password", "repeat_password")
+        )
         session_factory, settings = self.admin.session_maker, self.backend.settings
         ip = request.client.host if request.client else None
-        outcome = await anyio.to_thread.run_sync(change_own_password, session_factory, settings, staff.id, ip, *fields)
+        outcome = await anyio.to_thread.run_sync(
+            change_own_password, session_factory, settings, staff.id, ip, current, new, repeated
+        )
         if outcome.problem:
             log.info("password change refused for staff %s", staff.id)
             context = {"staff": staff, "title": AccountPage.name, "error": outcome.problem}
             return await self.admin.templates.TemplateResponse(request, TEMPLATE, context, status_code=400)
         log.info("password changed by staff %s", staff.id)
         # The change ends every session of this person (session epoch); this one goes on, renewed.
+        assert outcome.session_epoch is not None  # a change that went through gives the new epoch
         session_policy.start(request, staff.id, outcome.session_epoch)
         Flash.success(request, "Your password has been changed.")
         return RedirectResponse(request.url_for("admin:view-account"), status_code=302)

@@ -6,19 +6,19 @@ A subclass states only what differs, in class attributes; anything it does not s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import anyio
 from sqladmin.authorization import Action
 from sqladmin.fields import QuerySelectField, QuerySelectMultipleField
 from sqladmin.forms import WTFORMS_ATTRS
 from sqladmin.models import ModelView
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, false, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -38,6 +38,7 @@ from admin_site.lists.filters import ListFilter, build_filter
 from admin_site.refusals import ChangeRefused
 from admin_site.site.urls import FastUrls
 from admin_site.views.view_defaults import ShopViewMeta, attribute_names
+from models.base import Base
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,16 @@ DELETE_FAILED = "The records could not be deleted."
 ROW_LISTS = (QuerySelectField, QuerySelectMultipleField)
 ROW_KEY = "row_key"  # the bound parameter of the details and edit pages' row statements
 
+T = TypeVar("T")
+
 
 class ShopView(FastUrls, metaclass=ShopViewMeta):
     """Base of every admin view: inferred defaults, fast lists, values computed in SQL."""
 
+    model: ClassVar[type[Base]]
+    session_maker: ClassVar[sessionmaker[Session]]  # the admin's: synchronous sessions only
+    # Attribute names or ListFilters, from which ShopView builds its own filters (not SQLAdmin's filter objects).
+    column_filters: ClassVar[Sequence[str | ListFilter]]  # type: ignore[assignment]
     page_size = 50
     page_size_options = [25, 50, 100, 200]
     count_mode: ClassVar[str] = "exact"  # exact | estimated | capped
@@ -75,7 +82,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         # Related rows the list shows, directly (`customer`) or through a path (`customer.email`).
         shown = {name.partition(".")[0] for name in self._list_prop_names}
         self._joined_relations = [getattr(self.model, name) for name in self._relation_names if name in shown]
-        self._unfiltered_statements: dict[tuple[str | None, bool], listing.ListStatements] = {}
+        self._unfiltered_statements: dict[tuple[str | None, bool, str], listing.ListStatements] = {}
         # The bulk actions' buttons, where SQLAdmin's templates look for them (label by slug).
         for slug, spec in actions_of(type(self)).items():
             self._custom_actions_in_list[slug] = spec.label
@@ -88,7 +95,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
     # -- filters, search, sort -------------------------------------------------------------
 
-    def get_filters(self) -> list[ListFilter]:
+    def get_filters(self) -> list[ListFilter]:  # type: ignore[override]  # ShopView's filters, not SQLAdmin's
         return self._filters
 
     def filtered_query(self, request: Request, params: listing.ListParams) -> tuple[Select, bool]:
@@ -122,8 +129,8 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def _in_session(self, work) -> Any:
-        def run() -> Any:
+    async def _in_session(self, work: Callable[[Session], T]) -> T:
+        def run() -> T:
             with self.session_maker(expire_on_commit=False) as session:
                 return work(session)
 
@@ -135,6 +142,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         stmt, narrowed = self.filtered_query(request, params)
         counting = listing.counting_for(self.count_mode, filtered=narrowed)
         searched = bool(params.search and self._search_fields)
+        statements: listing.ListStatements | None
         if narrowed or not self._list_query_is_fixed:
             statements = self._list_statements(stmt, params, counting, carry_keys=searched)
         else:  # the same statements for every request: kept, one set per sort order
@@ -146,6 +154,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         if first.keys is not None:  # few rows matched the search: the page is read by their keys
             by_keys = listing.with_keys(self.list_query(request), self.model, first.keys)
             statements = self._list_statements(by_keys, params, counting=None)
+        assert first.row_count is not None  # the first read counts: `counting` is never None here
         page = listing.fetch_page(session, statements, params=params, row_count=first.row_count)
         return page, first.beside
 
@@ -177,7 +186,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
     def _beside(self) -> tuple[ColumnElement[Any], ...]:
         """What the list page shows beside its rows, read in the statement that counts them (one trip to
         the database for all of it): the choices of each filter that has some, then the saved views."""
-        choices = tuple(f.options_column for f in self._filters_with_choices)
+        choices = tuple(column for f in self._filters_with_choices if (column := f.options_column) is not None)
         return (*choices, saved_views.links_column(self.identity))
 
     @cached_property
@@ -360,7 +369,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
     def row_by_key(self, identifier: str) -> Select:
         """Primary keys come from the URL: a value that is not a valid key finds nothing (404)."""
         value = self._key_from_url(identifier)
-        return select(self.model).where(False if value is None else self.pk_columns[0] == value)
+        return select(self.model).where(false() if value is None else self.pk_columns[0] == value)
 
 
 def _with_related(stmt: Select, relations: list[Any]) -> Select:

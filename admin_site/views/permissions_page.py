@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ class MatrixRow:
     cells: list[str]  # one per role, in `Role` order
 
 
-def matrix_rows(views: list) -> list[MatrixRow]:
+def matrix_rows(views: Sequence[BaseView | ModelView]) -> list[MatrixRow]:
     """The dashboard, every registered view in menu order, then any matrix entry without a view."""
     labelled = [("Dashboard", "dashboard")]
     for view in views:

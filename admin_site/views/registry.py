@@ -6,6 +6,7 @@ Pages that are not about one model (the permission matrix, one's own password) c
 from __future__ import annotations
 
 from sqladmin import BaseView
+from sqlalchemy.orm import DeclarativeBase
 
 from admin_site.views.account import AccountPage
 from admin_site.views.base import ShopView
@@ -15,12 +16,12 @@ from admin_site.views.shop import SHOP_VIEWS
 from models import Base
 
 
-def generated_view(model: type) -> type[ShopView]:
+def generated_view(model: type[Base]) -> type[ShopView]:
     """A view with nothing declared: every option comes from the model."""
     return type(f"{model.__name__}Admin", (ShopView,), {}, model=model)
 
 
-def all_views(base: type = Base) -> list[type[ShopView]]:
+def all_views(base: type[DeclarativeBase] = Base) -> list[type[ShopView]]:
     declared = {view.model for view in [*SHOP_VIEWS, *SECURITY_VIEWS]}
     extra = [
         generated_view(mapper.class_)

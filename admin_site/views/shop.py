@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 from sqlalchemy.orm import object_session
 from starlette.requests import Request
-from wtforms import PasswordField, validators
+from wtforms import Field, Form, PasswordField, validators
 
 from admin_site.audit import choices as audit_choices
 from admin_site.audit.history import changes_html
 from admin_site.auth.passwords import hash_password, password_problem
 from admin_site.auth.staff_rules import StaffChangeRefused, check_staff_change
 from admin_site.forms.bulk_actions import actions_of, bulk_action
-from admin_site.lists.filters import ChoiceFilter
+from admin_site.lists.filters import ChoiceFilter, ListFilter
 from admin_site.refusals import ChangeRefused
 from admin_site.views.base import ShopView
 from models import AuditLog, Category, Customer, Order, OrderItem, OrderStatus, Product, Role, StaffUser
@@ -28,9 +29,10 @@ class CategoryAdmin(ShopView, model=Category):
 
 class ProductAdmin(ShopView, model=Product):
     icon = "fa-solid fa-box"
+    # Hybrid properties by name ("margin"): SQLAdmin's type for these options allows names and columns only.
     column_list = [
         Product.id, Product.sku, Product.name, "category", Product.price, Product.cost,
-        Product.margin, Product.stock_quantity, Product.is_low_stock, Product.is_active,
+        "margin", Product.stock_quantity, "is_low_stock", Product.is_active,
     ]  # fmt: skip
     column_filters = ["category", "is_active", "is_low_stock", "price"]
     form_ajax_refs = {}  # categories are few: a plain drop-down
@@ -53,10 +55,10 @@ class ProductAdmin(ShopView, model=Product):
 class CustomerAdmin(ShopView, model=Customer):
     icon = "fa-solid fa-user"
     column_list = [
-        Customer.id, Customer.email, Customer.full_name, Customer.country, Customer.phone,
+        Customer.id, Customer.email, "full_name", Customer.country, Customer.phone,
         Customer.is_blocked, Customer.created_at,
     ]  # fmt: skip
-    column_searchable_list = [Customer.email, Customer.full_name]
+    column_searchable_list = [Customer.email, "full_name"]
     column_filters = ["country", "is_blocked", "created_at"]
     count_mode = "estimated"
 
@@ -79,7 +81,7 @@ class OrderAdmin(ShopView, model=Order):
     icon = "fa-solid fa-receipt"
     column_list = [
         Order.id, Order.number, "customer", Order.status, Order.placed_at,
-        Order.shipped_at, Order.item_count, Order.total,
+        Order.shipped_at, "item_count", "total",
     ]  # fmt: skip
     column_searchable_list = [Order.number, "customer.email"]
     column_filters = ["status", "placed_at", "total", "customer"]
@@ -107,7 +109,7 @@ class OrderAdmin(ShopView, model=Order):
 
 class OrderItemAdmin(ShopView, model=OrderItem):
     icon = "fa-solid fa-list"
-    column_list = [OrderItem.id, "order", "product", OrderItem.quantity, OrderItem.unit_price, OrderItem.line_total]
+    column_list = [OrderItem.id, "order", "product", OrderItem.quantity, OrderItem.unit_price, "line_total"]
     column_searchable_list = ["order.number", "product.sku"]
     column_labels = {"order.number": "Order number", "product.sku": "SKU"}
     count_mode = "estimated"
@@ -123,7 +125,7 @@ class StaffUserAdmin(ShopView, model=StaffUser):
     can_delete = False
     form_columns = [StaffUser.email, StaffUser.full_name, StaffUser.role, StaffUser.is_active]
 
-    async def scaffold_form(self, rules: list[str] | None = None):
+    async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         base = await super().scaffold_form(rules)
 
         class StaffForm(base):  # type: ignore[misc, valid-type]
@@ -141,9 +143,9 @@ class StaffUserAdmin(ShopView, model=StaffUser):
             new_role = Role(data.get("role", model.role))
             new_active = bool(data.get("is_active", model.is_active))
             # The check locks rows in the change's own session; it runs off the event loop.
-            await anyio.to_thread.run_sync(
-                check_staff_change, object_session(model), actor.id, model, new_role, new_active
-            )
+            session = object_session(model)
+            assert session is not None  # the row is being changed in a session (forms/writes.py)
+            await anyio.to_thread.run_sync(check_staff_change, session, actor.id, model, new_role, new_active)
         password = data.pop("new_password", None)
         if password:
             model.password_hash = hash_password(password)
@@ -158,15 +160,17 @@ class StaffUserAdmin(ShopView, model=StaffUser):
             return "already inactive"
         if staff.id == actor_id:
             return "you cannot deactivate yourself"
+        session = object_session(staff)
+        assert session is not None  # the rows a bulk action changes are in its session (forms/bulk_actions.py)
         try:
-            check_staff_change(object_session(staff), actor_id, staff, staff.role, False)
+            check_staff_change(session, actor_id, staff, staff.role, False)
         except StaffChangeRefused:
             return "the last active admin"
         staff.is_active = False
         return None
 
 
-def _check_password_policy(form, field) -> None:
+def _check_password_policy(form: Form, field: Field) -> None:
     problem = password_problem(field.data or "")
     if problem:
         raise validators.ValidationError(problem)
@@ -201,7 +205,7 @@ class AuditLogAdmin(ShopView, model=AuditLog):
     column_searchable_list = [AuditLog.entity_pk, AuditLog.action, AuditLog.entity, "staff_user.email"]
     column_labels = {"staff_user": "Who", "staff_user.email": "who (e-mail)", "entity_pk": "Record", "ip": "Address"}
     # By person, entity, action and date range; the choices are what the admin writes.
-    column_filters = [
+    column_filters: ClassVar[Sequence[str | ListFilter]] = [
         "staff_user",
         ChoiceFilter(AuditLog, "entity", audit_choices.entities()),
         ChoiceFilter(AuditLog, "action", audit_choices.actions(BULK_ACTIONS)),

@@ -7,12 +7,17 @@ look-ups, labels, menu group).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from sqladmin.models import ModelViewMeta
+from sqlalchemy.orm import InstrumentedAttribute, QueryableAttribute
 
 from admin_site.inference import InferredView, infer_view
 from admin_site.naming import humanise
+
+if TYPE_CHECKING:
+    from admin_site.views.base import ShopView
 
 CATEGORY_ICONS = {
     "Catalog": "fa-solid fa-boxes-stacked",
@@ -22,7 +27,7 @@ CATEGORY_ICONS = {
 }
 
 
-def attribute_names(values) -> list[str]:
+def attribute_names(values: Iterable[str | QueryableAttribute[Any]]) -> list[str]:
     """Column options name attributes or give them (`Order.status`): their names either way."""
     return [v if isinstance(v, str) else v.key for v in values]
 
@@ -30,7 +35,7 @@ def attribute_names(values) -> list[str]:
 class ShopViewMeta(ModelViewMeta):
     """Fills in every option the class body left out from `infer_view(model)`."""
 
-    def __new__(mcs, name, bases, attrs, **kwargs):
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any], **kwargs: Any) -> ShopViewMeta:
         cls = super().__new__(mcs, name, bases, attrs, **kwargs)
         if kwargs.get("model") is not None:
             apply_inferred(cls, attrs, infer_view(cls.model))
@@ -42,7 +47,7 @@ def _domain(model: type) -> str:
     return humanise(model.__module__.rsplit(".", 1)[-1])
 
 
-def apply_inferred(cls, attrs: dict[str, Any], inferred: InferredView) -> None:
+def apply_inferred(cls: type[ShopView], attrs: dict[str, Any], inferred: InferredView) -> None:
     def default(attr: str, value: Any) -> None:
         if attr not in attrs:
             setattr(cls, attr, value)
@@ -67,7 +72,7 @@ def apply_inferred(cls, attrs: dict[str, Any], inferred: InferredView) -> None:
             if rel in form
         },
     )
-    labels = dict(inferred.labels)
+    labels: dict[str | InstrumentedAttribute[Any], str] = dict(inferred.labels.items())
     labels.update({(k if isinstance(k, str) else k.key): v for k, v in attrs.get("column_labels", {}).items()})
     cls.column_labels = labels
     # Secrets never show; reverse collections can hold thousands of rows (Django omits them too).
