@@ -1,27 +1,37 @@
-"""The app factory: /healthz, and the admin mounted at /admin.
+"""The app factory: /healthz, /metrics, and the admin mounted at /admin.
 
-    browser → SecurityHeaders (CSP + nonce, framing, no-store) → RejectMalformedQuery → routes;
-    /admin: session → CSRF → the route table (admin_site/routes.py), each route guarded.
+    browser → RequestLog (request id, one log line, metrics) → SecurityHeaders (CSP + nonce, framing, no-store) → TrustedHost (ADMIN_ALLOWED_HOSTS)
+    → RejectMalformedQuery → routes;
+    /admin: session → anonymous body limit → CSRF → the route table (admin_site/routes.py), each route guarded.
 
 An unexpected error is the plain 500 page (security/errors.py), inside /admin and outside it.
+A database that is unavailable or too slow is a 503 page (site/unavailable.py); /healthz answers within
+HEALTH_TIMEOUT on a connection of its own (db/health.py).
 """
 
 from __future__ import annotations
 
 from typing import TypeVar
 
-import anyio
 from sqladmin import BaseView
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Mount, Route
 
 from admin_site.auth.backend import StaffAuthentication
 from admin_site.auth.permissions import RoleAuthorization
-from admin_site.db.engine import database_answers, make_engine, make_session_factory, resolve_database_url
+from admin_site.db.engine import (
+    database_answers,
+    make_engine,
+    make_health_engine,
+    make_session_factory,
+    resolve_database_url,
+)
+from admin_site.db.health import answers_within
 from admin_site.resources import TEMPLATES
 from admin_site.routes import route_table, static_mounts
 from admin_site.security.errors import server_error
@@ -30,6 +40,8 @@ from admin_site.security.query_guard import RejectMalformedQuery
 from admin_site.settings import Settings
 from admin_site.site.admin import ShopAdmin
 from admin_site.site.urls import CachedRouter
+from admin_site.telemetry.metrics import metrics_endpoint, parse_networks
+from admin_site.telemetry.request_log import RequestLog
 from admin_site.views.registry import all_pages, all_views
 
 V = TypeVar("V", bound=BaseView)
@@ -52,15 +64,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     engine = engine or make_engine(resolve_database_url(settings), settings)
     session_factory = make_session_factory(engine)
 
+    operations = settings.operations
+    health_engine = make_health_engine(engine.url, settings)  # never the pages' pool: it may be what is stuck
+
     async def healthz(request: Request) -> JSONResponse:
-        healthy = await anyio.to_thread.run_sync(database_answers, engine)
+        healthy = await answers_within(operations.health_timeout, database_answers, health_engine)
         return JSONResponse({"database": "ok" if healthy else "unavailable"}, status_code=200 if healthy else 503)
 
     async def root(request: Request) -> RedirectResponse:
         return RedirectResponse("/admin/")
 
     app = Starlette(
-        middleware=[Middleware(SecurityHeaders, https=settings.https_only), Middleware(RejectMalformedQuery)],
+        middleware=[
+            Middleware(RequestLog),  # outermost: every answer has its id and its log line
+            Middleware(SecurityHeaders, https=settings.https_only),
+            # Any other Host is a 400 before anything runs: no link, form action or script URL is built from it.
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.hosts)),
+            Middleware(RejectMalformedQuery),
+        ],
         exception_handlers={Exception: server_error},
     )
     authentication = StaffAuthentication(settings, session_factory)
@@ -71,16 +92,28 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         templates_dir=str(TEMPLATES),
         authentication_backend=authentication,
         authorization_backend=RoleAuthorization(),
+        formats=settings.formats(),
         reload_templates=settings.environment == "development",  # else no stat() per template per page
     )
     for view in [*all_views(), *all_pages()]:
         admin.add_view(own_class(view))
-    admin.serve(route_table(admin, authentication, settings), static_mounts(), settings.trusted_origins)
+    admin.serve(
+        route_table(admin, authentication, settings), static_mounts(), settings.trusted_origins, settings.operations
+    )
     # The routes never change once built, so each URL is resolved by name once (CachedRouter).
     app.router = CachedRouter(
-        [Route("/healthz", healthz), Route("/", root), Mount("/admin", admin.admin, name="admin")]
+        [
+            Route("/healthz", healthz),
+            Route(
+                "/metrics",
+                metrics_endpoint(parse_networks(",".join(operations.metrics_allow)), operations.metrics_token),
+            ),
+            Route("/", root),
+            Mount("/admin", admin.admin, name="admin"),
+        ]
     )
     app.state.admin = admin
     app.state.engine = engine
+    app.state.health_engine = health_engine
     app.state.settings = settings
     return app

@@ -27,6 +27,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapper, RelationshipDirection, RelationshipProperty
 from sqlalchemy.sql.elements import ColumnElement
 
+from admin_site import formatting
 from admin_site.naming import humanise, is_secret
 
 if TYPE_CHECKING:
@@ -125,11 +126,15 @@ def infer_view(model: type[Base]) -> InferredView:  # noqa: PLR0915
     inferred = InferredView(hybrids=hybrids)
 
     listed, searchable, sortable, filters, form = [], [], [], [], []
-    details = [c.key for c in mapper.column_attrs if not is_secret(c.key) and c.key not in fk_column_names]
+    internal = (
+        {mapper.get_property_by_column(mapper.version_id_col).key} if mapper.version_id_col is not None else set()
+    )
+    internal |= {c.key for c in mapper.column_attrs if c.columns[0].info.get("internal")}
+    details = [c.key for c in mapper.column_attrs if not is_secret(c.key) and c.key not in fk_column_names | internal]
     for prop in mapper.column_attrs:
         name = prop.key
         column = prop.columns[0]
-        if is_secret(name):
+        if is_secret(name) or (name in internal and name not in pk_names):
             continue
         kind = column.type
         if name in pk_names:
@@ -149,7 +154,7 @@ def infer_view(model: type[Base]) -> InferredView:  # noqa: PLR0915
             sortable.append(name)
             if not (name in SERVER_MANAGED and isinstance(kind, Integer)):
                 filters.append(name)
-        if name not in SERVER_MANAGED:
+        if name not in SERVER_MANAGED and not column.info.get("kept_by_database"):  # a trigger writes those
             form.append(name)
 
     for relation in many_to_one:
@@ -184,3 +189,37 @@ def infer_view(model: type[Base]) -> InferredView:  # noqa: PLR0915
     for pk in pk_names:
         inferred.labels[pk] = pk.upper() if pk == "id" else humanise(pk)
     return inferred
+
+
+def display_kinds(model: type[Base]) -> dict[str, str]:
+    """How each attribute's values are shown (`formatting.Formats.cell`): money (a column or hybrid
+    whose `info` says so), times, days, enumerations as badges, booleans as yes/no."""
+    kinds: dict[str, str] = {}
+    mapper: Mapper[Any] = inspect(model)
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        kind = _display_kind(column.type, column.info)
+        if kind:
+            kinds[attr.key] = kind
+    for name, hybrid in sql_hybrids(model).items():
+        info = getattr(model.__dict__.get(name), "info", {})
+        kind = _display_kind(hybrid.expression.type, info)
+        if kind:
+            kinds[name] = kind
+    return kinds
+
+
+def _display_kind(type_: Any, info: dict[str, Any]) -> str | None:
+    if info.get("money"):
+        return formatting.MONEY
+    if info.get("country"):
+        return formatting.COUNTRY
+    if isinstance(type_, DateTime):
+        return formatting.TIME
+    if isinstance(type_, Date):
+        return formatting.DAY
+    if isinstance(type_, Enum):
+        return formatting.BADGE
+    if isinstance(type_, Boolean):
+        return formatting.YES_NO
+    return None

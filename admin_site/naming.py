@@ -1,4 +1,4 @@
-"""How the admin names things: field labels from column names, and which names are secrets."""
+"""How the admin names things: field labels from column names, which names are secrets, which e-mail addresses."""
 
 from __future__ import annotations
 
@@ -15,3 +15,8 @@ def humanise(name: str) -> str:
 
 def is_secret(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
+
+
+def is_email(name: str) -> bool:
+    """A column holding an e-mail address, by its name: `email`, `contact_email`."""
+    return name == "email" or name.endswith("_email")

@@ -43,6 +43,7 @@ class Conflict(ChangeRefused):
     current_version: int
     fields: list[FieldConflict] = field(default_factory=list)
     by: list[Any] = field(default_factory=list)  # audit.Entry rows that made the change
+    versions: dict[str, int] = field(default_factory=dict)  # other hidden version fields the form now carries
 
     def __post_init__(self) -> None:
         super().__init__(self.message)

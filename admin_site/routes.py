@@ -7,12 +7,14 @@ Static files are mounted beside the table.
 
 from __future__ import annotations
 
-from sqladmin.authorization import Action
+from sqladmin.authorization import Action, custom_action
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from admin_site.audit.history import HistoryPage
+from admin_site.audit.log import STAFF_ENTITY
 from admin_site.auth.backend import StaffAuthentication
+from admin_site.auth.permissions import SESSIONS
 from admin_site.export import routes as export
 from admin_site.forms.bulk_actions import BulkActionPages
 from admin_site.lists import saved_views
@@ -24,8 +26,10 @@ from admin_site.site.login import SessionPages
 from admin_site.site.routes import BULK_ACTION, PUBLIC, SIGNED_IN, AdminRoute, OnPage
 from admin_site.views.account import PasswordChange
 from admin_site.views.form_pages import FormPages
+from admin_site.views.outage_forms import OutageForms
 from admin_site.views.pages import ReadingPages
 from admin_site.views.permissions_page import MatrixPage
+from admin_site.views.staff_sessions import StaffSessionsPage
 
 GET_POST = ("GET", "POST")
 POST = ("POST",)
@@ -34,9 +38,12 @@ POST = ("POST",)
 def route_table(admin: ShopAdmin, backend: StaffAuthentication, settings: Settings) -> list[AdminRoute]:
     reading = ReadingPages(admin, settings.secret_key)
     forms = FormPages(admin, settings.secret_key)
+    outage = OutageForms(admin)
     session = SessionPages(admin, backend)
     bulk = BulkActionPages(admin.templates)
     history = HistoryPage(admin.templates)
+    staff_sessions = StaffSessionsPage(admin, settings)
+    see_sessions = OnPage(STAFF_ENTITY, custom_action(SESSIONS))  # a staff member's sessions: admins
     return [
         AdminRoute("/", reading.home, "index", OnPage("dashboard")),
         AdminRoute("/login", session.login, "login", PUBLIC, GET_POST),
@@ -50,14 +57,22 @@ def route_table(admin: ShopAdmin, backend: StaffAuthentication, settings: Settin
             GET_POST,
         ),
         AdminRoute("/permissions", MatrixPage(admin).show, "view-permissions", OnPage("permissions")),
+        AdminRoute(f"/{STAFF_ENTITY}/sessions/{{pk}}", staff_sessions.show, "staff_sessions", see_sessions),
+        AdminRoute(
+            f"/{STAFF_ENTITY}/sessions/{{pk}}/end", staff_sessions.end, "staff_sessions_end", see_sessions, POST
+        ),
         # One model's view: {identity} names it; the guard passes it to the handler.
         AdminRoute("/{identity}/list", reading.list, "list", Action.LIST),
         AdminRoute("/{identity}/details/{pk:path}", reading.details, "details", Action.DETAILS),
         AdminRoute("/{identity}/history/{pk}", history.history, "history", Action.DETAILS),
-        AdminRoute("/{identity}/create", forms.create, "create", Action.CREATE, GET_POST),
-        AdminRoute("/{identity}/edit/{pk:path}", forms.edit, "edit", Action.EDIT, GET_POST),
+        # A save that finds the database unavailable shows the form again, as typed (views/outage_forms.py).
+        AdminRoute("/{identity}/create", forms.create, "create", Action.CREATE, GET_POST, outage.form_again),
+        AdminRoute("/{identity}/edit/{pk:path}", forms.edit, "edit", Action.EDIT, GET_POST, outage.form_again),
         AdminRoute("/{identity}/delete", forms.delete, "delete", Action.DELETE, ("DELETE",)),
         AdminRoute("/{identity}/ajax/lookup", forms.lookup, "ajax_lookup", (Action.CREATE, Action.EDIT)),
+        AdminRoute(
+            "/{identity}/inline-lookup/{relation}", forms.inline_lookup, "inline_lookup", (Action.CREATE, Action.EDIT)
+        ),
         AdminRoute("/{identity}/confirm/{slug}", bulk.confirm, "action_confirm", BULK_ACTION),
         AdminRoute("/{identity}/action/{slug}", bulk.run, "action", BULK_ACTION, POST),
         AdminRoute("/{identity}/export/{export_type}", export.export, "export", Action.EXPORT),

@@ -10,8 +10,9 @@ from alembic import command
 from sqlalchemy import Engine, create_engine, text
 
 from admin_site.db.embedded import EmbeddedPostgres
-from admin_site.ops.cli import alembic_config
+from admin_site.db.migrations import alembic_config
 from admin_site.ops.seed import seed_shop
+from admin_site.ops.totals import find_differences
 
 DATABASE = "shop_bench"
 
@@ -55,6 +56,11 @@ def prepare(pgdata: Path, *, orders: int, customers: int, products: int, log=pri
         # What autovacuum would do soon after a bulk load: visibility map (index-only scans) and statistics.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM (ANALYZE) products, customers, orders, order_items"))
+        started = time.perf_counter()  # what `admin-site check-totals` does: stored totals against the lines
+        orders, differences = find_differences(engine)
+        log(f"check-totals: {orders:,} orders, {len(differences):,} differ ({time.perf_counter() - started:.1f} s)")
+        if differences:
+            raise SystemExit("stored order totals differ from their lines: see `admin-site check-totals`")
     finally:
         engine.dispose()
     return Prepared(url=url, server=server, seeded_seconds=seeded, counts=counts)

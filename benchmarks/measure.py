@@ -11,6 +11,7 @@ import platform
 import statistics
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -107,20 +108,45 @@ class PeakRSS:
         return (self.peak - self.start) / 2**20
 
 
-def download(client: httpx.Client, path: str, server_pid: int) -> tuple[float, int, float, list[bytes]]:
-    """Seconds, bytes, peak RSS growth (MB) and the first lines of one export, streamed to nowhere."""
-    size, head = 0, b""
+@dataclass
+class Download:
+    """One export, streamed to nowhere: seconds to its first body byte, to its first row (the second line of
+    a CSV or JSON body: after the header or "["; None for XLSX, compressed) and to its end, bytes, the
+    server's peak RSS growth (MB) and its first lines."""
+
+    first_byte: float
+    first_row: float | None
+    seconds: float
+    size: int
+    growth_mb: float
+    head: list[bytes]
+
+
+def download(client: httpx.Client, path: str, server_pid: int, *, until_first_row: bool = False) -> Download:
+    """Time one export from the request to its end, or (`until_first_row`) only until its first row has come:
+    the connection is then closed, which cancels the export on the server."""
+    size, head, first_byte, first_row = 0, b"", None, None
+    lines_to_a_row = 2 if path.split("?", maxsplit=1)[0].rsplit("/", 1)[-1] in ("csv", "json") else 0
     with PeakRSS(server_pid) as rss:
         started = time.perf_counter()
         with client.stream("GET", path, timeout=None) as response:
             if response.status_code != 200:
                 raise SystemExit(f"{path}: {response.status_code}")
             for chunk in response.iter_raw():
+                if not chunk:
+                    continue
+                now = time.perf_counter() - started
+                first_byte = now if first_byte is None else first_byte
                 size += len(chunk)
                 if len(head) < 4096:
                     head += chunk[:4096]
+                if first_row is None and lines_to_a_row and head.count(b"\n") >= lines_to_a_row:
+                    first_row = now
+                if until_first_row and (first_row is not None or not lines_to_a_row):
+                    break
         seconds = time.perf_counter() - started
-    return seconds, size, rss.growth_mb, head.splitlines()[:3]
+    first_byte = seconds if first_byte is None else first_byte
+    return Download(first_byte, first_row, seconds, size, rss.growth_mb, head.splitlines()[:3])
 
 
 def copy_seconds(app, url: str, repeat: int = 3) -> float:

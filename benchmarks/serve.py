@@ -24,7 +24,9 @@ def main() -> None:
         app = create_stock_app(create_engine(args.url))
     else:
         app = create_app(
-            Settings(database_url=args.url, secret_key=args.secret, environment="production")
+            Settings(
+                database_url=args.url, secret_key=args.secret, environment="production", allowed_hosts=("127.0.0.1",)
+            )
         )  # as deployed
     # Both as `admin serve` does: the same uvicorn, event loop and garbage-collector settings.
     serving.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)

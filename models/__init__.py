@@ -1,11 +1,12 @@
 """The shop's declarative models. Importing this package registers every table on Base.metadata."""
 
+from models import stored_totals  # noqa: F401 - registers the session events that refresh stored totals
 from models.audit import AuditLog
 from models.base import Base
 from models.catalog import Category, Product
 from models.preferences import SavedView
 from models.sales import Customer, Order, OrderItem, OrderStatus
-from models.security import LoginAttempt
+from models.security import LoginAttempt, StaffSession
 from models.staff import Role, StaffUser
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "Product",
     "Role",
     "SavedView",
+    "StaffSession",
     "StaffUser",
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, Enum, Integer, MetaData, Table, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, InspectionAttrInfo, Mapped, declared_attr, mapped_column
 
 # Every constraint and index gets a stable, predictable name, so migrations can
 # refer to it and error messages can be mapped back to the form field concerned.
@@ -35,6 +35,7 @@ class Base(DeclarativeBase):
 
     # Optional: the attribute whose value labels a row in look-ups, titles and related columns.
     __admin_label__: str | None = None
+    __admin_view__: ClassVar[bool] = True  # False: no admin view of its own (rows kept for another page)
 
     def __str__(self) -> str:
         label_attr = type(self).__admin_label__
@@ -91,3 +92,17 @@ def string_enum(enum_class: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+MONEY = {"money": True}  # `info` of a column holding an amount of money: the admin shows it with its currency
+COUNTRY = {"country": True}  # `info` of an ISO 3166 alpha-2 code: the admin offers the list of countries
+# `info` of a column the database itself writes (a trigger keeps it): shown, never edited through a form.
+KEPT_BY_DATABASE = {"kept_by_database": True}
+
+_Attribute = TypeVar("_Attribute", bound=InspectionAttrInfo)
+
+
+def money(attribute: _Attribute) -> _Attribute:
+    """Mark a hybrid as an amount of money, as `info=MONEY` marks a column."""
+    attribute.info.update(MONEY)
+    return attribute

@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Num
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampsMixin, VersionedMixin
+from models.base import MONEY, Base, TimestampsMixin, VersionedMixin, money
 
 
 class Category(VersionedMixin, Base):
@@ -44,14 +44,15 @@ class Product(TimestampsMixin, VersionedMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
-    price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
-    cost: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    price: Mapped[Decimal] = mapped_column(Numeric(10, 2), info=MONEY)
+    cost: Mapped[Decimal] = mapped_column(Numeric(10, 2), info=MONEY)
     stock_quantity: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
     reorder_level: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
 
     category: Mapped[Category] = relationship(back_populates="products")
 
+    @money
     @hybrid_property
     def margin(self) -> Decimal:
         """Price less cost: what one unit earns before overheads."""

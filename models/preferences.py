@@ -16,6 +16,7 @@ class SavedView(CreatedAtMixin, Base):
 
     __tablename__ = "saved_views"
     __admin_label__ = "name"
+    __admin_view__ = False  # kept by each person from their lists, not a table staff browse
     __table_args__ = (UniqueConstraint("staff_user_id", "view_identity", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

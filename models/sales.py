@@ -21,19 +21,23 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
-    select,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
-from models.base import Base, CreatedAtMixin, VersionedMixin, string_enum
+from models.base import COUNTRY, KEPT_BY_DATABASE, MONEY, Base, CreatedAtMixin, VersionedMixin, money, string_enum
 from models.catalog import Product
 
 CENT = Decimal("0.01")  # PostgreSQL round() rounds half away from zero: so does ROUND_HALF_UP
 
 
 _FULL_NAME_SQL = "(first_name::text || ' '::text) || last_name::text"  # first_name || ' ' || last_name
+# Order.total as the indexes on it are built (revision 0006; `alembic check` compares it with PostgreSQL's
+# spelling, casts left out): the hybrid's SQL side parses to the same expression, which is what lets
+# PostgreSQL use them.
+_TOTAL_SQL = "round(subtotal * (100 - discount_pct) / 100 + shipping_fee, 2)"
+_TOTAL_FROM = ["subtotal", "discount_pct", "shipping_fee"]
 
 
 class Customer(CreatedAtMixin, VersionedMixin, Base):
@@ -56,7 +60,7 @@ class Customer(CreatedAtMixin, VersionedMixin, Base):
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(32))
-    country: Mapped[str] = mapped_column(CHAR(2))
+    country: Mapped[str] = mapped_column(CHAR(2), info=COUNTRY)
     is_blocked: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
 
     orders: Mapped[list[Order]] = relationship(back_populates="customer", passive_deletes="all")
@@ -94,6 +98,14 @@ class Order(VersionedMixin, Base):
         # Status filters, alone or with a date range ("refunded last week"), counted and paged newest
         # first from the index alone; it also serves what an index on status alone would.
         Index("ix_orders_status_placed_at_id", "status", "placed_at", "id"),
+        # Stored by the database (triggers on order_items, revision 0006): never negative.
+        CheckConstraint("subtotal >= 0", name="subtotal_not_negative"),
+        CheckConstraint("item_count >= 0", name="item_count_not_negative"),
+        # Sorted by total either way (a b-tree is read backwards as well), a total range, and either one within
+        # a status. On the expression `total` queries with (see `_total_expression`); the columns it is computed
+        # from are included, so that a count of a total range is an index-only scan.
+        Index("ix_orders_total_id", literal_column(_TOTAL_SQL), "id", postgresql_include=_TOTAL_FROM),
+        Index("ix_orders_status_total_id", "status", literal_column(_TOTAL_SQL), "id", postgresql_include=_TOTAL_FROM),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,28 +121,20 @@ class Order(VersionedMixin, Base):
     )  # indexed with id (ix_orders_placed_at_id): the list's default order, deep pages by index-only scan
     shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     discount_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), server_default="0", default=0)
-    shipping_fee: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default="0", default=0)
+    shipping_fee: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default="0", default=0, info=MONEY)
     notes: Mapped[str | None] = mapped_column(Text)
+    # The sum of the lines' quantity × unit price and of their quantities, kept exact by the database in the
+    # same transaction as any change to order_items (statement triggers, revision 0006): read, never written
+    # here. After SQLAlchemy writes lines, the loaded orders' values are read again (models/stored_totals.py).
+    subtotal: Mapped[Decimal] = mapped_column(Numeric(14, 2), server_default="0", info=MONEY | KEPT_BY_DATABASE)
+    item_count: Mapped[int] = mapped_column(Integer, server_default="0", info=KEPT_BY_DATABASE)  # units
 
     customer: Mapped[Customer] = relationship(back_populates="orders")
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    @hybrid_property
-    def subtotal(self) -> Decimal:
-        return sum((item.line_total for item in self.items), Decimal("0.00"))
-
-    @subtotal.inplace.expression
-    @classmethod
-    def _subtotal_expression(cls) -> ColumnElement[Decimal]:
-        return (
-            select(func.coalesce(func.sum(OrderItem.quantity * OrderItem.unit_price), 0))
-            .where(OrderItem.order_id == cls.id)
-            .correlate_except(OrderItem)
-            .scalar_subquery()
-        )
-
+    @money
     @hybrid_property
     def total(self) -> Decimal:
         """Subtotal less the discount, plus shipping, rounded to the cent."""
@@ -140,22 +144,11 @@ class Order(VersionedMixin, Base):
     @total.inplace.expression
     @classmethod
     def _total_expression(cls) -> ColumnElement[Decimal]:
-        return func.round(cls.subtotal * (100 - cls.discount_pct) / 100 + cls.shipping_fee, 2)
-
-    @hybrid_property
-    def item_count(self) -> int:
-        """Units in the order (sum of quantities)."""
-        return sum(item.quantity for item in self.items)
-
-    @item_count.inplace.expression
-    @classmethod
-    def _item_count_expression(cls) -> ColumnElement[int]:
-        return (
-            select(func.coalesce(func.sum(OrderItem.quantity), 0))
-            .where(OrderItem.order_id == cls.id)
-            .correlate_except(OrderItem)
-            .scalar_subquery()
-        )
+        # The constants are SQL literals, not bound parameters: PostgreSQL uses an expression index only for
+        # the very expression it was built on, and a parameter ($1 when the server binds it) is not `100`.
+        hundred, cents = literal_column("100", Numeric()), literal_column("2", Integer())
+        exact = cls.subtotal * (hundred - cls.discount_pct) / hundred + cls.shipping_fee
+        return func.round(exact, cents, type_=Numeric(14, 2))
 
 
 class OrderItem(VersionedMixin, Base):
@@ -170,7 +163,7 @@ class OrderItem(VersionedMixin, Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     quantity: Mapped[int] = mapped_column(Integer)
-    unit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2), info=MONEY)
 
     order: Mapped[Order] = relationship(back_populates="items")
     product: Mapped[Product] = relationship()
@@ -178,6 +171,7 @@ class OrderItem(VersionedMixin, Base):
     def __str__(self) -> str:
         return f"{self.quantity} × product #{self.product_id} in order #{self.order_id}"
 
+    @money
     @hybrid_property
     def line_total(self) -> Decimal:
         return self.quantity * self.unit_price

@@ -37,6 +37,6 @@ class StaffUser(CreatedAtMixin, VersionedMixin, Base):
     )
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Also stored in each signed session cookie: bumping it ends every session of this person
+    # Also stored in each of their session rows (staff_sessions): bumping it ends every session of this person
     # (a password change or a deactivation does, see models/security.py; so does "log out everywhere").
-    session_epoch: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    session_epoch: Mapped[int] = mapped_column(Integer, server_default="0", default=0, info={"internal": True})

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import re
+import zipfile
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
+from xml.etree import ElementTree
 
 from alembic.config import Config
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 import models
@@ -271,3 +275,148 @@ def assert_security_headers(response, *, cacheable: bool = False) -> None:
         assert "no-store" not in headers.get("cache-control", "")
     else:
         assert headers["cache-control"] == "no-store"
+
+
+# -- order totals as they were computed before the database stored them (revision 0006) --------------
+
+
+def computed_subtotal() -> Any:
+    """The sum over the order's lines, as Order.subtotal's SQL side computed it on every read."""
+    line = OrderItem.quantity * OrderItem.unit_price
+    return (
+        select(func.coalesce(func.sum(line), 0))
+        .where(OrderItem.order_id == Order.id)
+        .correlate_except(OrderItem)
+        .scalar_subquery()
+    )
+
+
+def computed_item_count() -> Any:
+    return (
+        select(func.coalesce(func.sum(OrderItem.quantity), 0))
+        .where(OrderItem.order_id == Order.id)
+        .correlate_except(OrderItem)
+        .scalar_subquery()
+    )
+
+
+def computed_total() -> Any:
+    return func.round(computed_subtotal() * (100 - Order.discount_pct) / 100 + Order.shipping_fee, 2)
+
+
+def totals_that_differ(db: Engine) -> list[Any]:
+    """(id, stored subtotal, stored item_count, computed subtotal, computed item count) of every order whose
+    stored totals are not what its lines give."""
+    subtotal, items = computed_subtotal(), computed_item_count()
+    stmt = select(Order.id, Order.subtotal, Order.item_count, subtotal, items).where(
+        (Order.subtotal != subtotal) | (Order.item_count != items)
+    )
+    with db.connect() as conn:
+        return list(conn.execute(stmt))
+
+
+def list_request(query: str = "") -> Any:
+    """A GET request for a list (or its export) with this query string, for code that reads one."""
+    from starlette.requests import Request
+
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": query.encode(), "headers": []}
+    return Request({**scope, "path_params": {}})
+
+
+def _as_before(app, query: str) -> tuple[Any, Any, list[Any]]:
+    """The orders list's export statement (view, statement, columns) with the totals summed over the lines,
+    as the code before revision 0006 computed them."""
+    from admin_site.export.query import ExportColumn, export_statement
+
+    view = view_of(app, "order")
+    stmt, columns = export_statement(view, list_request(query))
+    computed = {"item_count": computed_item_count(), "total": computed_total()}
+    columns = [ExportColumn(c.name, computed.get(c.name, c.expression), c.kind) for c in columns]
+    return view, stmt.with_only_columns(*(c.expression.label(f"c{i}") for i, c in enumerate(columns))), columns
+
+
+def export_as_before(app, export_type: str, query: str = "") -> bytes:
+    """The orders list's CSV or JSON export as the code before revision 0006 wrote it: totals summed over the
+    lines (one GROUP BY, `decorrelate`), CSV by COPY, JSON by the Python encoder: the golden output."""
+    from admin_site.export.cells import csv_header
+    from admin_site.export.query import decorrelate
+    from admin_site.export.streams import EXPORT_SETTINGS, copy_sql, json_chunks
+
+    view, stmt, columns = _as_before(app, query)
+    if export_type == "json":
+        return b"".join(json_chunks(view.session_maker, decorrelate(stmt, Order), columns, lambda *_: None))
+    engine = view.session_maker.kw["bind"]
+    raw = engine.raw_connection()
+    try:
+        copied: list[bytes] = []
+        with raw.cursor() as cursor:
+            cursor.execute(EXPORT_SETTINGS)
+            cursor.copy_expert(copy_sql(cursor, stmt, columns, engine.dialect, Order), _Collect(copied))
+        raw.rollback()
+    finally:
+        raw.close()
+    return csv_header(columns) + b"".join(copied)
+
+
+def xlsx_cells_as_before(app, query: str = "") -> list[list[Any]]:
+    """The orders list's XLSX cells as XlsxWriter wrote them before revision 0006 (header, then rows): numbers
+    from ints and decimals, booleans, other values as `cell_text`; an empty cell None, trailing ones left out."""
+    from admin_site.export.cells import cell_text
+    from admin_site.export.query import decorrelate
+    from admin_site.export.spreadsheet_safety import neutralise_formula
+
+    view, stmt, columns = _as_before(app, query)
+
+    def cell(value: Any) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, (int, Decimal)):
+            return Decimal(value)
+        return cell_text(value) or None
+
+    with view.session_maker() as session:
+        rows = [[cell(v) for v in row] for row in session.execute(decorrelate(stmt, Order))]
+    return [_trimmed(row) for row in [[neutralise_formula(c.name) for c in columns], *rows]]
+
+
+def _trimmed(row: list[Any]) -> list[Any]:
+    while row and row[-1] is None:
+        row = row[:-1]
+    return row
+
+
+def xlsx_sheets(content: bytes) -> list[list[list[Any]]]:
+    """Every sheet of a workbook, as a reader sees its cells: numbers as Decimal, booleans, text with Excel's
+    `_xHHHH_` escapes decoded; a missing cell is None, trailing ones left out."""
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        names = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
+        names.sort(key=lambda n: int(re.findall(r"\d+", n)[-1]))
+        sheets = []
+        for name in names:
+            rows = []
+            for row in ElementTree.fromstring(book.read(name)).iter(f"{main}row"):
+                cells: list[Any] = []
+                for cell in row.findall(f"{main}c"):
+                    letters = re.match(r"[A-Z]+", cell.get("r", ""))
+                    assert letters, "every cell names its place"
+                    column = 0
+                    for letter in letters[0]:
+                        column = column * 26 + ord(letter) - 64
+                    cells += [None] * (column - 1 - len(cells))
+                    kind = cell.get("t")
+                    if kind == "inlineStr":
+                        text = "".join(t.text or "" for t in cell.iter(f"{main}t"))
+                        cells.append(re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m[1], 16)), text))
+                    elif kind == "b":
+                        cells.append(cell.find(f"{main}v").text == "1")
+                    else:
+                        cells.append(Decimal(cell.find(f"{main}v").text))
+                rows.append(_trimmed(cells))
+            sheets.append(rows)
+    return sheets
+
+
+class _Collect:
+    def __init__(self, into: list[bytes]) -> None:
+        self.write = into.append

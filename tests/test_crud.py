@@ -22,7 +22,8 @@ def count(db, model) -> int:
 def test_every_model_has_a_view():
     from models import Base
 
-    assert {v.model for v in all_views()} == {m.class_ for m in Base.registry.mappers}
+    browsed = {m.class_ for m in Base.registry.mappers if m.class_.__admin_view__}  # saved views: not a table to browse
+    assert {v.model for v in all_views()} == browsed
 
 
 @pytest.fixture
@@ -100,13 +101,15 @@ CREATES = {
     ),
     "order": (
         Order,
-        lambda ids: {
-            "number": "SO-9000001",
+        lambda ids: {  # the number comes from the server; an order needs a line
             "customer": ids["customer_id"],
             "status": "pending",
             "placed_at": "2025-05-01 10:00:00",
             "discount_pct": "0",
             "shipping_fee": "4.50",
+            "items-0-product": ids["other_product_id"],
+            "items-0-quantity": "2",
+            "items-0-unit_price": "5.00",
         },
     ),
     "order-item": (

@@ -16,12 +16,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin_site.export.cells import csv_sql, timestamp_text
-from admin_site.export.query import ExportColumn, decorrelate
+from admin_site.export.query import ExportColumn, decorrelate, export_statement
 from admin_site.export.spreadsheet_safety import neutralise_formula
 from admin_site.lists import query as listing
 from models import AuditLog, Order, OrderStatus, Role
 from tests import factories
-from tests.helpers import listed_ids, login_with_token_field
+from tests.helpers import (
+    computed_item_count,
+    computed_total,
+    export_as_before,
+    list_request,
+    listed_ids,
+    login_with_token_field,
+    view_of,
+    xlsx_cells_as_before,
+    xlsx_sheets,
+)
 
 HEADER = ["id", "number", "customer", "status", "placed_at", "shipped_at", "item_count", "total"]
 
@@ -239,18 +249,19 @@ def test_export_selected_needs_the_csrf_token(raw_client, make_staff, shop):
     assert response.status_code == 403
 
 
-def test_decorrelated_export_query_gives_the_hybrids_values(db, shop):
-    """The export computes totals by one GROUP BY; it must equal the per-row hybrid expressions."""
+def test_decorrelated_export_query_gives_the_per_row_aggregates_values(db, shop):
+    """A hybrid that sums over child rows is computed for a whole export by one GROUP BY; it must give what
+    the per-row subquery gives (Order's totals were such sums before revision 0006 stored them)."""
     from sqlalchemy import func
 
+    per_order = select(Order.id, computed_total(), computed_item_count()).order_by(Order.id)
     with Session(db) as session:
-        per_row = session.execute(select(Order.id, Order.total, Order.item_count).order_by(Order.id)).all()
-        grouped = session.execute(
-            decorrelate(select(Order.id, Order.total, Order.item_count).order_by(Order.id), Order)
-        ).all()
-        sql = str(decorrelate(select(Order.id, Order.total), Order).compile())
+        per_row = session.execute(per_order).all()
+        grouped = session.execute(decorrelate(per_order, Order)).all()
+        sql = str(decorrelate(select(Order.id, computed_total()), Order).compile())
         assert session.scalar(select(func.count()).select_from(Order)) == len(per_row)
-    assert grouped == per_row
+        stored = session.execute(select(Order.id, Order.total, Order.item_count).order_by(Order.id)).all()
+    assert grouped == per_row == stored
     assert "GROUP BY" in sql and "WHERE order_items.order_id = orders.id" not in sql
 
 
@@ -263,3 +274,88 @@ def test_csv_sql_neutralises_like_python(db):
         for sample in samples:
             column = ExportColumn("x", literal(sample, String()), "text")
             assert session.scalar(select(csv_sql(column))) == neutralise_formula(sample), repr(sample)
+
+
+@pytest.mark.parametrize("export_type", ["csv", "json", "xlsx"])
+def test_head_on_an_export_answers_without_exporting(client, login_as, shop, db, export_type):
+    from tests.helpers import recorded_statements
+
+    login_as(Role.support)
+    with recorded_statements(db) as statements:
+        response = client.head(f"/admin/order/export/{export_type}?status=paid")
+    assert response.status_code == 200 and response.content == b""
+    assert "attachment" in response.headers["content-disposition"]
+    assert response.headers["content-type"].startswith(("text/csv", "application/"))
+    assert len(statements) == 1 and "staff_sessions" in statements[0]  # the log-in check, and nothing read
+    with Session(db) as session:
+        assert session.scalars(select(AuditLog).where(AuditLog.action == "export")).all() == []
+    assert client.head("/admin/order/export/csv?sortBy=nonsense").status_code == 400  # as a GET would answer
+
+
+# -- the same exports as before the totals were stored (revision 0006) ------------------------------
+
+
+@pytest.fixture
+def awkward(db, shop):
+    """An order whose customer's e-mail holds what JSON and XML must escape (quotes, a backslash, a line break,
+    a carriage return, a tab, control characters, markup, text that reads as an Excel escape), a non-ASCII
+    letter and an emoji; with a discount whose total rounds half up."""
+    book = factories.product(db, price=Decimal("3.30"))
+    odd = factories.customer(db, email='"q"\\b\nl\r\tt\x01\x1f<&>_x0041_é😀@example.com')
+    return factories.order(
+        db, odd.id, [(book, 3)], number="SO-7788888", status=OrderStatus.paid, discount_pct=Decimal("33.33"),
+        shipping_fee=Decimal("0.05"), placed_at=factories.BASE_TIME + timedelta(days=30, microseconds=120),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("export_type", ["csv", "json"])
+@pytest.mark.parametrize("query", [*QUERIES, "search=example&sortBy=customer&sort=asc"])
+def test_exports_are_byte_identical_to_before(app, client, login_as, awkward, export_type, query):
+    """The stored totals, and JSON written by PostgreSQL, change no byte: the golden output is what the code
+    before revision 0006 wrote from the same rows (totals summed over the lines, JSON by json.dumps)."""
+    login_as(Role.support)
+    response = client.get(f"/admin/order/export/{export_type}?{query}")
+    assert response.status_code == 200
+    assert response.content == export_as_before(app, export_type, query)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_xlsx_cells_are_those_written_before(app, client, login_as, awkward, query):
+    """The same cells XlsxWriter wrote from the same rows (the zip around them is another)."""
+    login_as(Role.support)
+    response = client.get(f"/admin/order/export/xlsx?{query}")
+    assert response.status_code == 200
+    (sheet,) = xlsx_sheets(response.content)
+    assert sheet == xlsx_cells_as_before(app, query)
+
+
+def test_xlsx_starts_a_new_sheet_when_one_is_full(app, client, login_as, shop, monkeypatch):
+    from admin_site.export import xlsx
+
+    monkeypatch.setattr(xlsx, "SHEET_ROWS", 5)  # a header and four rows a sheet
+    login_as(Role.support)
+    sheets = xlsx_sheets(client.get("/admin/order/export/xlsx").content)
+    expected = xlsx_cells_as_before(app)
+    assert [len(sheet) for sheet in sheets] == [5, 5, 5, 4]  # 15 orders
+    assert all(sheet[0] == expected[0] for sheet in sheets)  # the header again on each
+    assert [row for sheet in sheets for row in sheet[1:]] == expected[1:]
+
+
+def test_a_list_with_a_column_sql_cannot_write_is_exported_row_by_row(client, login_as, db):
+    """The audit log lists an address (inet): its text in SQL (`10.1.2.3/32`) is not what the driver reads
+    (`10.1.2.3`), so its JSON and XLSX cells are written here, from the rows, by the same rules."""
+    from sqlalchemy import text
+
+    from admin_site.export.sql_rows import json_row_sql
+    from admin_site.export.xlsx import xlsx_row_sql
+
+    login_as(Role.admin)
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO audit_log (action, entity, ip) VALUES ('login', 'staff-user', '10.1.2.3')"))
+    view = view_of(client.app, "audit-log")
+    _, columns = export_statement(view, list_request())
+    assert json_row_sql(columns) is None and xlsx_row_sql(columns) is None
+    rows = json.loads(client.get("/admin/audit-log/export/json").text)
+    assert [row["ip"] for row in rows if row["ip"]] == ["10.1.2.3"]
+    (sheet,) = xlsx_sheets(client.get("/admin/audit-log/export/xlsx").content)
+    assert sheet[0][:2] == ["id", "at"] and any(row[-1] == "10.1.2.3" for row in sheet[1:])

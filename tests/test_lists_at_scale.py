@@ -12,7 +12,7 @@ from admin_site.lists import query as listing
 from admin_site.lists.query import search_clause
 from admin_site.ops.seed import seed_shop
 from models import Customer, Order, OrderStatus, Product, Role
-from tests.helpers import listed_ids, recorded_statements, row_count, six_orders
+from tests.helpers import list_request, listed_ids, recorded_statements, row_count, six_orders, view_of
 
 
 @pytest.fixture
@@ -82,6 +82,39 @@ def test_status_and_date_filters_are_served_by_one_index(planned_shop):
     page = plan(planned_shop, newest)
     assert "Scan Backward using ix_orders_status_placed_at_id" in page, page  # the page: newest first, no sort
     assert "Filter" not in page, page
+
+
+def test_orders_sorted_by_total_either_way_read_its_index(planned_shop):
+    """No sort of every order: the index on the stored total is read in order, forwards or backwards. The
+    hybrid's SQL carries its constants as literals, so it is the very expression the index was built on,
+    whoever binds the parameters (a server-side `$1` is not the constant `100`)."""
+    assert Order.total.expression.compile().params == {}
+    for descending, scan in (
+        (True, "Scan Backward using ix_orders_total_id"),
+        (False, "Scan using ix_orders_total_id"),
+    ):
+        stmt = listing.sort_clauses(Order, select(Order.id), "total", descending, Order.id).limit(50)
+        shown = plan(planned_shop, stmt)
+        assert scan in shown and "NULLS" not in str(stmt), shown  # never NULL: no NULLS LAST to defeat the index
+
+
+@pytest.mark.parametrize("query, index", [
+    ("status=refunded&total__gte=500", "ix_orders_status_total_id"),
+    ("total__gte=500", "ix_orders_total_id"),
+    ("status=paid&status=refunded&total__gte=50&total__lte=90", "ix_orders_status_total_id"),
+    ("status=refunded&sortBy=total&sort=desc", "ix_orders_status_total_id"),
+])  # fmt: skip
+def test_the_orders_list_by_total_reads_the_total_indexes(planned_shop, app, query, index):
+    """The list's own statements (filters and sort from the URL, the capped count, the page with its
+    customer): a total range, alone or within statuses, is counted from the index alone."""
+    view = view_of(app, "order")
+    request = list_request(query)
+    params = view.list_params(request)
+    stmt, narrowed = view.filtered_query(request, params)
+    statements = view._list_statements(stmt, params, listing.counting_for(view.count_mode, filtered=narrowed))
+    count = plan(planned_shop, select(*statements.count_columns).params(count_cap=10_001))
+    assert index in count and "Filter" not in count, count
+    plan(planned_shop, statements.page.params(page_limit=50, page_offset=0))  # no sort, no table read whole
 
 
 def test_sorting_by_a_not_null_column_adds_no_nulls_last(db):

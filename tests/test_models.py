@@ -154,6 +154,9 @@ CHECK_CASES: dict[str, CheckCase] = {
     "ck_orders_shipping_fee_not_negative": CheckCase(
         make_order, [{"shipping_fee": D("-0.01")}], {"shipping_fee": D("0")}
     ),
+    # Stored by the database (revision 0006); a hand-written negative value is refused all the same.
+    "ck_orders_subtotal_not_negative": CheckCase(make_order, [{"subtotal": D("-0.01")}], {"subtotal": D("0")}),
+    "ck_orders_item_count_not_negative": CheckCase(make_order, [{"item_count": -1}], {"item_count": 0}),
     "ck_orders_order_status": CheckCase(
         make_order,
         [{"status": literal("bogus", String)}, {"status": literal("Paid", String)}],
@@ -268,6 +271,15 @@ def _duplicate_saved_view(session: Session) -> None:
     session.add(models.SavedView(**{**view, "query": "status=paid"}))
 
 
+def _duplicate_session_token(session: Session) -> None:
+    staff = make_staff_user(session)
+    session.flush()
+    row = {"staff_user_id": staff.id, "epoch": 0, "token_hash": "a" * 64}
+    session.add(models.StaffSession(**row))
+    session.commit()
+    session.add(models.StaffSession(**row))
+
+
 UNIQUE_CASES: dict[str, Callable[[Session], None]] = {
     "uq_categories_name": _duplicate_category_name,
     "uq_categories_slug": _duplicate_category_slug,
@@ -277,6 +289,7 @@ UNIQUE_CASES: dict[str, Callable[[Session], None]] = {
     "uq_order_items_order_id_product_id": _duplicate_order_item,
     "uq_staff_users_email": _duplicate_staff_email,
     "uq_saved_views_staff_user_id_view_identity_name": _duplicate_saved_view,
+    "uq_staff_sessions_token_hash": _duplicate_session_token,
 }
 
 

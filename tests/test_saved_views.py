@@ -85,7 +85,7 @@ def test_saved_views_need_the_view_permission_and_a_name(client, login_as, db):
     assert save(client, "x", "action=login", identity="audit-log").status_code == 403
     assert save(client, "", "status=paid").status_code == 400
     assert save(client, "y" * 101, "status=paid").status_code == 400
-    assert client.get("/admin/saved-view/list").status_code == 403  # no generic admin page over everyone's views
+    assert client.get("/admin/saved-view/list").status_code == 404  # no generic admin page over everyone's views
 
 
 def test_saving_needs_the_csrf_token(raw_client, make_staff, db):
@@ -94,3 +94,23 @@ def test_saving_needs_the_csrf_token(raw_client, make_staff, db):
     assert save(raw_client, "x", "status=paid").status_code == 403
     with Session(db) as session:
         assert session.scalar(select(func.count()).select_from(SavedView)) == 0
+
+
+def test_the_51st_saved_view_of_a_list_is_refused_with_a_message(client, login_as, db):
+    staff = login_as(Role.viewer)
+    with Session(db) as session:  # fifty already, as a busy person (or a crawler) could make them
+        session.add_all(
+            SavedView(staff_user_id=staff.id, view_identity="order", name=f"View {n:02}", query=f"page={n}")
+            for n in range(50)
+        )
+        session.commit()
+    response = save(client, "One more", "status=paid")
+    assert response.status_code == 303 and response.headers["location"].endswith("/admin/order/list?status=paid")
+    page = client.get(response.headers["location"]).text
+    assert "You already have 50 saved views of this list" in page
+    assert save(client, "View 07", "status=shipped").status_code == 303  # replacing one of the fifty is fine
+    assert save(client, "Customers", "country=GB", identity="customer").status_code == 303  # so is another list
+    with Session(db) as session:
+        mine = session.scalars(select(SavedView).where(SavedView.staff_user_id == staff.id)).all()
+    assert len([v for v in mine if v.view_identity == "order"]) == 50 and "One more" not in {v.name for v in mine}
+    assert {v.name: v.query for v in mine}["View 07"] == "status=shipped"

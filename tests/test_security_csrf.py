@@ -93,7 +93,10 @@ def test_every_state_changing_request_needs_the_token(raw_client, admin, db, tok
             headers["X-CSRF-Token"] = ""
         response = raw_client.request(method, path, data=data, headers=headers)
         assert response.status_code == 403, f"{label}: {response.status_code}"
-        assert snapshot(db) == before, f"{label}: a refused request changed the database"
+        after = snapshot(db)
+        refusal = after["audit_log"].pop()  # the one thing a refusal writes: its audit row
+        assert refusal["action"] == "csrf_refused" and refusal["changes"]["path"] == path.partition("?")[0]
+        assert after == before, f"{label}: a refused request changed the database"
         assert raw_client.get("/admin/").status_code == 200, f"{label}: the session ended"
 
 
@@ -232,3 +235,26 @@ def test_every_post_form_in_the_templates_carries_the_token():
             checked += 1
             assert 'name="csrf_token"' in body and "csrf_token(request)" in body, template
     assert checked >= 5
+
+
+def test_an_http_origin_is_refused_on_an_https_site(settings, engine, make_staff, db):
+    """Same host and port, other scheme: a page served over plain http (say, on a hostile network) is not this site."""
+    app = create_app(dataclasses.replace(settings, https_only=True), engine)
+    staff = make_staff(Role.admin)
+    customer = factories.customer(db, first_name="Kept")
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        login_with_token_field(client, staff.email)
+        form = {**customer_form(customer, first_name="Forged"), "csrf_token": csrf_token_of(client)}
+        for origin in ("http://testserver", "http://testserver:443"):
+            response = client.post(f"/admin/customer/edit/{customer.id}", data=form, headers={"Origin": origin})
+            assert response.status_code == 403
+        assert fetch(db, Customer, customer.id).first_name == "Kept"
+        for origin in ("https://testserver", "https://testserver:443"):  # the default port is no other site
+            form = {
+                **customer_form(fetch(db, Customer, customer.id), first_name="Mine"),
+                "csrf_token": csrf_token_of(client),
+            }
+            assert (
+                client.post(f"/admin/customer/edit/{customer.id}", data=form, headers={"Origin": origin}).status_code
+                == 302
+            )

@@ -121,3 +121,23 @@ def test_the_login_page_of_an_anonymous_visitor_too(client, db):
     response = client.get("/admin/login")
     nonce = NONCE_IN_CSP.search(response.headers["content-security-policy"]).group(1)
     assert inline_script_problems(response.text, nonce) == []
+
+
+# -- allowed hosts -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/admin/login", "/admin/", "/healthz", "/admin/statics/css/main.css"])
+def test_a_foreign_host_gets_400_before_anything_runs(client, path):
+    response = client.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert "evil.example" not in response.text
+    assert_security_headers(response, cacheable=path.startswith("/admin/statics/"))
+
+
+def test_links_are_built_from_an_allowed_host_only(settings, engine, make_staff):
+    app = create_app(dataclasses.replace(settings, allowed_hosts=("admin.shop.example",)), engine)
+    with TestClient(app, base_url="http://admin.shop.example", follow_redirects=False) as client:
+        page = client.get("/admin/login")
+        assert page.status_code == 200 and "http://admin.shop.example/admin/" in page.text
+        assert client.get("/admin/login", headers={"Host": "testserver"}).status_code == 400  # not listed here
+        assert client.post("/admin/login", headers={"Host": "evil.example"}).status_code == 400

@@ -28,9 +28,15 @@ DB = "postgresql+psycopg2://shop@db.internal/shop"
         {"ADMIN_ENV": "production", "DATABASE_URL": DB, "SECRET_KEY": "short-secret"},
         {"ADMIN_ENV": "staging", "DATABASE_URL": DB},
         {"ADMIN_ENV": "prodution", "DATABASE_URL": DB},  # a typo is not development
-        {"ADMIN_ENV": "production", "SECRET_KEY": STRONG},  # and no embedded database
+        {
+            "ADMIN_ENV": "production",
+            "SECRET_KEY": STRONG,
+            "ADMIN_ALLOWED_HOSTS": "admin.shop.example",
+        },  # no embedded db
+        {"ADMIN_ENV": "production", "SECRET_KEY": STRONG, "DATABASE_URL": DB},  # and no host left unsaid
+        {"ADMIN_ENV": "production", "SECRET_KEY": STRONG, "DATABASE_URL": DB, "ADMIN_ALLOWED_HOSTS": " , "},
     ],
-    ids=["no-key", "dev-key", "short-key", "staging", "typo", "no-database"],
+    ids=["no-key", "dev-key", "short-key", "staging", "typo", "no-database", "no-hosts", "empty-hosts"],
 )
 def test_settings_refuse_to_run_without_a_real_secret(env):
     with pytest.raises(ConfigurationError):
@@ -40,18 +46,32 @@ def test_settings_refuse_to_run_without_a_real_secret(env):
 def test_settings_accept_a_real_setup():
     settings = Settings.from_env({"ADMIN_ENV": "production", "DATABASE_URL": DB, "SECRET_KEY": STRONG,
                                   "SESSION_HTTPS_ONLY": "true", "SESSION_IDLE_TIMEOUT": "900",
+                                  "ADMIN_ALLOWED_HOSTS": "admin.shop.example, *.internal.example",
                                   "ADMIN_TRUSTED_ORIGINS": "https://admin.shop.example/, https://b.example"})  # fmt: skip
     assert settings.https_only and settings.session_idle_timeout == 900 and settings.session_max_age == 28800
     assert settings.trusted_origins == ("https://admin.shop.example", "https://b.example")
-    assert Settings.from_env({}).secret_key == DEVELOPMENT_SECRET_KEY  # development keeps working
+    assert settings.hosts == ("admin.shop.example", "*.internal.example")
+    development = Settings.from_env({})
+    assert development.secret_key == DEVELOPMENT_SECRET_KEY  # development keeps working
+    assert development.hosts == ("localhost", "127.0.0.1", "testserver")
+
+
+def test_the_replaced_per_account_limit_is_refused_rather_than_ignored():
+    """It once locked an account for anyone who typed ten wrong passwords: a deployment still setting it is told."""
+    with pytest.raises(ConfigurationError, match="LOGIN_ACCOUNT_CEILING"):
+        Settings.from_env({"LOGIN_MAX_FAILURES_PER_ACCOUNT": "10"})
 
 
 def test_create_app_refuses_the_development_key_in_production(engine):
-    settings = Settings(environment="production", secret_key=DEVELOPMENT_SECRET_KEY, database_url=DB)
+    settings = Settings(
+        environment="production", secret_key=DEVELOPMENT_SECRET_KEY, database_url=DB, allowed_hosts=("a.example",)
+    )
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):
         create_app(settings, engine)
     with pytest.raises(ConfigurationError):
         create_app(dataclasses.replace(settings, secret_key="too-short"), engine)
+    with pytest.raises(ConfigurationError, match="ADMIN_ALLOWED_HOSTS"):
+        create_app(dataclasses.replace(settings, secret_key=STRONG, allowed_hosts=()), engine)
     create_app(dataclasses.replace(settings, secret_key=STRONG), engine)  # fine with a real one
 
 

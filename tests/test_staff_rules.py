@@ -93,7 +93,8 @@ def test_editing_oneself_otherwise_is_fine(client, login_as, db):
 @pytest.fixture
 def managers_may_edit_staff(monkeypatch):
     """The only way another role can reach the last admin is a wider matrix: the rule must hold then too."""
-    monkeypatch.setitem(MATRIX, "staff-user", {**MATRIX["staff-user"], Role.manager: {VIEW, EDIT}})
+    # With "deactivate": without it, the active flag is not theirs to change at all (forms/action_fields.py).
+    monkeypatch.setitem(MATRIX, "staff-user", {**MATRIX["staff-user"], Role.manager: {VIEW, EDIT, "deactivate"}})
 
 
 @pytest.mark.usefixtures("managers_may_edit_staff")
@@ -220,7 +221,7 @@ def test_wrong_current_passwords_count_as_failed_log_ins(app, client, login_as, 
     from starlette.testclient import TestClient
 
     backend = app.state.admin.authentication_backend
-    monkeypatch.setattr(backend, "settings", replace(backend.settings, login_max_failures_per_account=3))
+    monkeypatch.setattr(backend, "settings", replace(backend.settings, login_max_failures_per_account_and_address=3))
     create_app(app.state.settings, app.state.engine)  # another app in this process keeps its own limits
     me = login_as(Role.support)
     before = stored(db, me.id).password_hash
@@ -236,7 +237,7 @@ def test_the_right_current_password_resets_the_count(app, client, login_as, db, 
     from dataclasses import replace
 
     backend = app.state.admin.authentication_backend
-    monkeypatch.setattr(backend, "settings", replace(backend.settings, login_max_failures_per_account=3))
+    monkeypatch.setattr(backend, "settings", replace(backend.settings, login_max_failures_per_account_and_address=3))
     login_as(Role.viewer)
     assert [change(client, f"guess-number-{n}", "a-brand-new-pass-9").status_code for n in range(2)] == [400] * 2
     assert "two new passwords differ" in change(client, PASSWORD, "a-brand-new-pass-9", "other-pass-99").text

@@ -108,7 +108,9 @@ def test_templates_are_reread_from_disk_only_in_development(app, settings, engin
     from admin_site.app import create_app
 
     assert app.state.admin.templates.env.auto_reload  # development: an edited template shows at once
-    deployed = create_app(replace(settings, environment="production", secret_key="s" * 40), engine)
+    deployed = create_app(
+        replace(settings, environment="production", secret_key="s" * 40, allowed_hosts=("testserver",)), engine
+    )
     assert not deployed.state.admin.templates.env.auto_reload  # no stat() of every template on every page
 
 

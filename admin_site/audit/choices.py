@@ -17,5 +17,5 @@ def entities() -> list[tuple[str, str]]:
 
 def actions(bulk_actions: list[str]) -> list[tuple[str, str]]:
     """The standard actions, then the views' bulk actions (their slugs, as the audit log records them)."""
-    standard = [audit.CREATE, audit.UPDATE, audit.DELETE, audit.LOGIN, audit.LOGIN_FAILED, audit.DENIED, audit.EXPORT]
+    standard = [audit.CREATE, audit.UPDATE, audit.DELETE, *audit.NOT_CHANGES]
     return [(slug, humanise(slug)) for slug in dict.fromkeys([*standard, *bulk_actions])]

@@ -13,13 +13,15 @@ import anyio
 from markupsafe import Markup, escape
 from sqladmin import BaseView, ModelView
 from sqladmin.templating import Jinja2Templates
-from sqlalchemy import Select
+from sqlalchemy import Select, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from admin_site.audit import log as audit
+from admin_site.keys import parse_key
 from admin_site.naming import humanise
 
 TEMPLATE = "shop/history.html"
@@ -46,6 +48,9 @@ class HistoryAdmin(Protocol):
     def views(self) -> Sequence[BaseView | ModelView]: ...
 
 
+HIDDEN_FIELDS = frozenset({"version", "session_epoch"})  # bookkeeping: recorded, not shown to people
+
+
 def action_word(action: str) -> str:
     return ACTION_WORDS.get(action, humanise(action))
 
@@ -64,6 +69,8 @@ def field_changes(view: HistoryView | None, changes: dict[str, Any] | None) -> l
     """(label, before, after) for each field of an entry's `changes` in the {"before", "after"} shape."""
     rows = []
     for name, change in (changes or {}).items():
+        if name in HIDDEN_FIELDS:
+            continue
         labels = getattr(view, "_column_labels", {}) if view is not None else {}
         label = labels.get(name) or labels.get(name.removesuffix("_id")) or humanise(name)
         if isinstance(change, dict) and set(change) <= {"before", "after"}:
@@ -126,20 +133,49 @@ class HistoryPage:
 async def recent_actions(admin: HistoryAdmin, staff_id: int, limit: int = 10) -> list[dict[str, Any]]:
     """The home page's "your recent actions": each with a link to the record's history when it has one."""
 
-    def load() -> list[audit.Entry]:
-        with admin.session_maker() as session:
-            return audit.recent_for(session, staff_id, limit)
+    views: dict[str, Any] = {v.identity: v for v in admin.views if getattr(v, "show_history", False)}
 
-    entries = await anyio.to_thread.run_sync(load)
-    views = {v.identity: v for v in admin.views if getattr(v, "show_history", False)}
+    def load() -> tuple[list[audit.Entry], dict[tuple[str, str], str]]:
+        with admin.session_maker() as session:
+            entries = audit.recent_for(session, staff_id, limit)
+            return entries, record_labels(session, views, [(e.entity or "", e.entity_pk or "") for e in entries])
+
+    entries, labels = await anyio.to_thread.run_sync(load)
     return [
         {
             "entry": e,
             "action": action_word(e.action),
-            "what": f"{views[e.entity].name} {e.entity_pk}" if e.entity in views else (e.entity or ""),
+            "what": _what(views, labels, e),
             "history": (e.entity, e.entity_pk)
             if e.entity in views and e.entity_pk and e.action not in audit.NOT_CHANGES
             else None,
         }
         for e in entries
     ]
+
+
+def _what(views: dict[str, Any], labels: dict[tuple[str, str], str], entry: audit.Entry) -> str:
+    """ "Order SO-0000042" (the record's label; its key once it is gone), "Orders" for a whole list."""
+    view = views.get(entry.entity or "")
+    if view is None:
+        return humanise((entry.entity or "").replace("-", "_"))
+    if not entry.entity_pk:
+        return str(view.name_plural)
+    return f"{view.name} {labels.get((entry.entity or '', entry.entity_pk), '#' + entry.entity_pk)}"
+
+
+def record_labels(
+    session: Session, views: dict[str, Any], records: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The labels of the records named by (view identity, key), one statement per view; gone ones are absent."""
+    found: dict[tuple[str, str], str] = {}
+    for identity in {entity for entity, key in records if key and entity in views}:
+        view = views[identity]
+        pk = view.pk_columns[0]
+        keys = [
+            k for k in (parse_key(pk, key) for entity, key in records if entity == identity and key) if k is not None
+        ]
+        attribute = sa_inspect(view.model).get_property_by_column(pk).key
+        for row in session.scalars(select(view.model).where(pk.in_(keys))):
+            found[(identity, str(getattr(row, attribute)))] = str(row)
+    return found

@@ -40,7 +40,12 @@ MAX_VALUE_LENGTH = 2000  # a pasted novel in a notes field is kept, in the recor
 # Actions written by the admin itself; bulk actions add their own names (their slugs).
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 LOGIN, LOGIN_FAILED, DENIED, EXPORT = "login", "login_failed", "denied", "export"
-NOT_CHANGES = (LOGIN, LOGIN_FAILED, DENIED, EXPORT)  # recorded, but not part of a record's history
+LOGOUT, LOGOUT_EVERYWHERE = "logout", "logout_everywhere"
+SESSION_ENDED, ALL_SESSIONS_ENDED = "session_ended", "all_sessions_ended"  # by an admin, on the person's page
+CSRF_REFUSED = "csrf_refused"  # a state-changing request without its token or from another site (csrf_refusals.py)
+# Events: recorded, but not part of a record's history (its changes).
+EVENTS = (LOGIN, LOGIN_FAILED, LOGOUT, LOGOUT_EVERYWHERE, SESSION_ENDED, ALL_SESSIONS_ENDED, DENIED, CSRF_REFUSED)
+NOT_CHANGES = (*EVENTS, EXPORT)
 
 STAFF_ENTITY = "staff-user"  # the staff view's identity: a log-in shows in that person's history
 
@@ -171,13 +176,29 @@ def record_login(session: Session, request: Request | None, email: str, staff: A
 
 
 async def record_denied(session_factory: sessionmaker[Session], request: Request) -> None:
-    """A refused request (403): who asked for what. Never turns the 403 into an error page."""
-    changes = {"method": request.method, "path": request.url.path[:500]}
+    """A refused request (403): who asked for what, and on which rows. Never turns the 403 into an error page."""
+    changes: dict[str, Any] = {"method": request.method, "path": request.url.path[:500]}
     identity, pk = request.path_params.get("identity"), request.path_params.get("pk")
+    if "slug" in request.path_params:  # a bulk action: which one, on which selected rows
+        selected = await _selected_keys(request)
+        changes.update(action=request.path_params["slug"], selected=selected[:100])
+        pk = ",".join(selected)[:100] or None
     try:
         await anyio.to_thread.run_sync(lambda: record_event(session_factory, request, DENIED, identity, pk, changes))
     except Exception:
         log.exception("could not record the denied request %s %s", request.method, request.url.path)
+
+
+async def _selected_keys(request: Request) -> list[str]:
+    """The rows a bulk-action request names: `pks` of the query (the confirmation page) or of the form (the
+    action's POST, whose body nobody has read when the guard refuses it)."""
+    raw = request.query_params.get("pks") or ""
+    if not raw and request.method == "POST":
+        try:
+            raw = str((await request.form()).get("pks") or "")
+        except Exception:  # a body already read, or not a form: the refusal is recorded without the rows
+            raw = ""
+    return [key.strip()[:40] for key in raw.split(",") if key.strip()]
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Login against `staff_users`, and who the current staff member is on every request.
 
-The session cookie carries only the staff id (and its limits, see session_policy); the role, the
-active flag and the session epoch are read from the database on each request, so a change of role,
-a deactivation or "log out everywhere" takes effect at once.
+The session cookie names a session row in PostgreSQL (server_sessions) and carries its own limits
+(sessions); the role, the active flag and the session itself are read from the database on each
+request, in one statement, so a change of role, a deactivation, a log-out or "log out everywhere"
+takes effect at once, in every process.
 """
 
 from __future__ import annotations
@@ -13,37 +14,23 @@ from datetime import UTC, datetime
 
 import anyio
 from sqladmin.authentication import AuthenticationBackend
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
 from admin_site.audit import log as audit
+from admin_site.auth import server_sessions
 from admin_site.auth import sessions as session_policy
 from admin_site.auth import throttle as login_throttle
-from admin_site.auth.passwords import hash_password, needs_rehash, verify_password
+from admin_site.auth.passwords import hash_password, hashing_limiter, needs_rehash, verify_password
+from admin_site.auth.server_sessions import SignedIn
 from admin_site.security.redirects import safe_next
 from admin_site.settings import Settings
-from models.staff import Role, StaffUser
+from models.staff import StaffUser
 
 log = logging.getLogger(__name__)
 
 SESSION_KEY = session_policy.STAFF_ID
-
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    """Who is making this request (`request.state.staff_user`): read afresh on each request.
-
-    A plain record rather than a `StaffUser`: the per-request check reads these columns with one
-    statement on a bare connection (no ORM session), and pages never see the password hash.
-    """
-
-    id: int
-    email: str
-    full_name: str
-    role: Role
-    is_active: bool
-    session_epoch: int
 
 
 @dataclass(frozen=True)
@@ -54,10 +41,6 @@ class SignInOutcome:
     next_url: str | None = None
     retry_after: int = 0
     throttled: str | None = None
-
-
-_staff = StaffUser.__table__.c
-SIGNED_IN = select(*(_staff[name] for name in SignedIn.__slots__)).where(_staff.id == bindparam("staff_id"))
 
 
 def find_login(session: Session, email: str, password: str) -> StaffUser | None:
@@ -92,7 +75,8 @@ class StaffAuthentication(AuthenticationBackend):
         self.settings = settings
 
     async def sign_in(self, request: Request) -> SignInOutcome:
-        """Throttled (login_throttle), then checked; a success starts a new session (no fixation).
+        """Throttled (login_throttle: refused, or answered after a delay), then checked; a success starts a
+        new server-side session and a new cookie (no fixation).
 
         Not SQLAdmin's `login`, whose answer is a response or a bool: a SignInOutcome is always true."""
         form = await request.form()
@@ -100,44 +84,52 @@ class StaffAuthentication(AuthenticationBackend):
         if not email or not password or len(email) > 254 or len(password) > 1024:
             return SignInOutcome()
         ip = request.client.host if request.client else None
+        reservation = await login_throttle.reserve_and_wait(self.session_factory, self.settings, email, ip)
+        if reservation.refused:
+            log.warning("login throttled for %r from %s", login_throttle.account_key(email), ip or "-")
+            return SignInOutcome(retry_after=reservation.retry_after, throttled=reservation.refusal)
+        assert reservation.attempt_id is not None  # not refused: the attempt has its row
+        attempt_id, user_agent = reservation.attempt_id, request.headers.get("user-agent")
 
-        def check() -> tuple[StaffUser | None, int]:
+        def check() -> tuple[StaffUser | None, str | None]:
             with self.session_factory() as session:
-                reservation = login_throttle.reserve(session, self.settings, email, ip)
-                if reservation.refused:
-                    return None, reservation.retry_after
                 staff = find_login(session, email, password)
+                token = None
                 if staff is not None:
-                    assert reservation.attempt_id is not None  # not refused: the attempt has its row
-                    login_throttle.record_success(session, reservation.attempt_id)
+                    login_throttle.record_success(session, attempt_id)
+                    token = server_sessions.start(session, self.settings, staff.id, ip, user_agent)
                 # success or failure, in the audit log (a typed password is never kept as an "e-mail")
                 audit.record_login(session, request, login_throttle.account_key(email), staff)
                 session.commit()
-                return staff, 0
+                return staff, token
 
-        staff, retry_after = await anyio.to_thread.run_sync(check)
-        if retry_after:
-            log.warning("login throttled for %r from %s", login_throttle.account_key(email), ip or "-")
-            message = (
-                "Too many failed log-in attempts for this account or from this address. "
-                f"Try again in {login_throttle.describe_wait(retry_after)}."
-            )
-            return SignInOutcome(retry_after=retry_after, throttled=message)
-        if staff is None:
+        staff, token = await anyio.to_thread.run_sync(check, limiter=hashing_limiter())  # a storm queues
+        if staff is None or token is None:
             log.info("login failed for %r from %s", login_throttle.account_key(email), ip or "-")
             return SignInOutcome()
         target = safe_next(form.get("next")) or session_policy.pending_next(request)
-        session_policy.start(request, staff.id, staff.session_epoch)
+        session_policy.start(request, staff.id, token)
         log.info("login: staff %s", staff.id)
         return SignInOutcome(signed_in=True, next_url=target)
 
     async def logout(self, request: Request) -> bool:
+        """This session ends on the server (a copy of the cookie opens nothing), and its cookie is emptied."""
+        token = request.session.get(session_policy.TOKEN)
+        if isinstance(token, str):
+
+            def end() -> None:
+                with self.session_factory() as session:
+                    server_sessions.end(session, token)
+                    session.commit()
+
+            await anyio.to_thread.run_sync(end)
         request.session.clear()
         return True
 
     async def authenticate(self, request: Request) -> bool:
-        staff_id = request.session.get(SESSION_KEY)
-        if not isinstance(staff_id, int):
+        """The cookie's own limits, then its session row and staff row, read in one statement."""
+        staff_id, token = request.session.get(SESSION_KEY), request.session.get(session_policy.TOKEN)
+        if not isinstance(staff_id, int) or not isinstance(token, str):
             session_policy.remember_next(request)
             return False
         problem = session_policy.expiry_problem(request.session, self.settings)
@@ -146,14 +138,15 @@ class StaffAuthentication(AuthenticationBackend):
             request.session.clear()
             session_policy.remember_next(request)
             return False
+        parameters = server_sessions.check_parameters(token, staff_id, self.settings)
 
         def load() -> SignedIn | None:
-            with self.engine.connect() as connection:
-                row = connection.execute(SIGNED_IN, {"staff_id": staff_id}).first()
+            with self.engine.begin() as connection:  # commits the statement's last_seen_at move
+                row = connection.execute(server_sessions.SIGNED_IN, parameters).first()
             return SignedIn(*row) if row else None
 
         staff = await anyio.to_thread.run_sync(load)
-        if staff is None or not staff.is_active or staff.session_epoch != request.session.get(session_policy.EPOCH):
+        if staff is None:  # logged out, ended by an admin or "everywhere", deactivated, or past its limits
             request.session.clear()
             session_policy.remember_next(request)
             return False

@@ -17,6 +17,7 @@ from models.staff import Role
 VIEW, CREATE, EDIT, DELETE, EXPORT = "view", "create", "edit", "delete", "export"
 OPERATIONS = (VIEW, CREATE, EDIT, DELETE, EXPORT)
 ALL = "all"
+SESSIONS = "sessions"  # not a bulk action: the staff sessions page (admin_site/routes.py)
 
 viewer, support, manager, admin = Role.viewer, Role.support, Role.manager, Role.admin
 
@@ -31,14 +32,15 @@ MATRIX: dict[str, dict[Role, Grant]] = {
     "customer":    {viewer: {VIEW}, support: {VIEW, CREATE, EDIT, EXPORT}, manager: ALL, admin: ALL},
     "order":       {viewer: {VIEW}, support: {VIEW, CREATE, EDIT, EXPORT, "mark_shipped"}, manager: ALL, admin: ALL},
     "order-item":  {viewer: {VIEW}, support: {VIEW, CREATE, EDIT, DELETE}, manager: ALL, admin: ALL},
-    "staff-user":  {manager: {VIEW}, admin: {VIEW, CREATE, EDIT, EXPORT, "deactivate"}},
+    "staff-user":  {manager: {VIEW}, admin: {VIEW, CREATE, EDIT, EXPORT, "deactivate", SESSIONS}},
     "audit-log":   {manager: {VIEW, EXPORT}, admin: {VIEW, EXPORT}},
     "login-attempt": {admin: {VIEW, EXPORT}},
     "permissions": {admin: {VIEW}},
     "account":     {viewer: {VIEW}, support: {VIEW}, manager: {VIEW}, admin: {VIEW}},
-    "saved-view":  {},  # personal: each staff member manages their own from the lists (admin_site/saved_views.py)
+    "staff-session": {},  # seen and ended on the person's sessions page (SESSIONS above), never as a table
 }  # fmt: skip
-# "permissions" is the page that shows this matrix; "account" is everyone's own password page.
+# "permissions" is the page that shows this matrix; "account" is everyone's own password page; SESSIONS on a
+# staff member: see where they are signed in, and end those sessions (views/staff_sessions.py).
 
 # SQLAdmin asks about its own action names; both list and details are "view" here.
 _SQLADMIN_TO_OPERATION: dict[str, str] = {

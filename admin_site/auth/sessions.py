@@ -1,8 +1,9 @@
 """How long a signed session cookie is worth something, and what a login puts in it.
 
-The cookie is signed, not stored server-side, so every limit travels inside it: when it was issued
-(absolute lifetime), when it was last used (idle timeout) and the staff member's session epoch at
-login (bumped in the database to end every session of that person at once).
+The cookie names a session row in PostgreSQL (its random token, see `server_sessions`: deleting the
+row ends the session everywhere) and carries its own limits too: when it was issued (absolute
+lifetime) and when it was last used (idle timeout), so an old cookie is refused before the database
+is asked.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from admin_site.security.redirects import safe_next
 from admin_site.settings import Settings
 
 STAFF_ID = "staff_id"
-EPOCH = "epoch"
+TOKEN = "session"  # the server-side session it names (server_sessions.py)
 ISSUED_AT = "issued_at"
 SEEN_AT = "seen_at"
 NEXT = "next"
@@ -33,15 +34,16 @@ def clock() -> int:
     return int(time.time())
 
 
-def start(request: Request, staff_id: int, epoch: int) -> None:
-    """A fresh session for a login: nothing of the pre-login session survives, the CSRF token is new."""
+def start(request: Request, staff_id: int, token: str) -> None:
+    """A fresh cookie for a login (naming the session row `token`): nothing of the pre-login session
+    survives, the CSRF token is new."""
     session = request.session
     session.clear()
     now = clock()
     session.update(
         {
             STAFF_ID: staff_id,
-            EPOCH: epoch,
+            TOKEN: token,
             ISSUED_AT: now,
             SEEN_AT: now,
             csrf.SESSION_KEY: secrets.token_urlsafe(32),
@@ -52,7 +54,7 @@ def start(request: Request, staff_id: int, epoch: int) -> None:
 def expiry_problem(session: MutableMapping[str, Any], settings: Settings) -> str | None:
     """Why this logged-in session is no longer valid ("idle", "expired", "malformed"), or None."""
     issued, seen = session.get(ISSUED_AT), session.get(SEEN_AT)
-    if not isinstance(issued, int) or not isinstance(seen, int) or not isinstance(session.get(EPOCH), int):
+    if not isinstance(issued, int) or not isinstance(seen, int) or not isinstance(session.get(TOKEN), str):
         return "malformed"
     now = clock()
     if now - issued >= settings.session_max_age or issued > now + TOUCH_EVERY:

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import logging.config
 
+from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from admin_site.resources import migrations_dir
+
+# The key of the PostgreSQL advisory lock every process holds while it migrates (any number may start together).
+MIGRATION_LOCK = 0x61646D696E  # "admin"
 
 OPTIONS = {
     "path_separator": "os",
@@ -45,3 +51,18 @@ def alembic_config(url: str, *, configure_logging: bool = True) -> Config:
 
 def configure_logging() -> None:
     logging.config.dictConfig(LOGGING)
+
+
+def upgrade_to_head(url: str, *, configure_logging: bool = True) -> None:
+    """`alembic upgrade head` under a PostgreSQL advisory lock: processes that start together on an old schema
+    take turns, and the second finds the schema at head and has nothing to do (no DuplicateTable)."""
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                command.upgrade(alembic_config(url, configure_logging=configure_logging), "head")
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+    finally:
+        engine.dispose()

@@ -1,16 +1,15 @@
-"""Export bodies streamed with flat memory: CSV from PostgreSQL's COPY through a small bounded queue,
-JSON from a server-side cursor, XLSX written in constant-memory mode to a temporary file."""
+"""Export bodies streamed with flat memory: PostgreSQL's COPY (or rows read and encoded) in a worker thread,
+handed over through a small bounded queue (`stream_through_queue`); the CSV's COPY; JSON from a server-side
+cursor, for lists whose cells SQL cannot write as Python does (`sql_rows`)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
-import os
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
@@ -18,9 +17,10 @@ from sqlalchemy import Row, Select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, sessionmaker
 
-from admin_site.export.cells import cell_text, csv_header, csv_sql, json_value
+from admin_site.db.engine import for_export
+from admin_site.export import interruption
+from admin_site.export.cells import csv_header, csv_sql, json_value
 from admin_site.export.query import ExportColumn, decorrelate
-from admin_site.export.spreadsheet_safety import neutralise_formula
 
 if TYPE_CHECKING:
     from psycopg2.extensions import connection as PsycopgConnection
@@ -32,20 +32,26 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES = 256 * 1024  # what the COPY thread hands over at a time
 QUEUE_CHUNKS = 8  # at most this many chunks wait for a slow client: memory stays flat
 FETCH_ROWS = 2_000  # server-side cursor batch (JSON, XLSX)
-XLSX_MAX_ROWS = 1_048_576  # rows in one Excel sheet, header included
 _DONE = object()
+_STOPPED = object()  # the body was told to stop before the end (the process is stopping)
 
-# For the export's own transaction: times in UTC as cell_text writes them, and room for the one big
-# sort and GROUP BY of a whole-table export to stay in memory.
-EXPORT_SETTINGS = "SET LOCAL TIME ZONE 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL work_mem = '256MB'"
+# For the export's own transaction: times in UTC as cell_text writes them, and room for a sort or GROUP BY
+# of a whole table to stay in memory. No sort where an index gives the list's order: PostgreSQL then reads
+# the rows in that order and the first ones leave at once, where sorting every row first (its cheapest plan
+# for a whole table) would hold them back for seconds; where no index serves the order, it still sorts.
+EXPORT_SETTINGS = (
+    "SET LOCAL TIME ZONE 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL work_mem = '256MB'; "
+    "SET LOCAL enable_sort = off"
+)
 
 
 class ExportCancelled(Exception):
     """The client went away: stop reading from the database."""
 
 
-class _QueueWriter:
-    """File-like target of COPY: gathers rows into chunks and hands them over through a bounded queue."""
+class CopyWriter:
+    """File-like target of COPY: gathers rows into chunks and hands them over through a bounded queue.
+    A format's writer says how a chunk of rows is encoded (`encode`) and what follows the last (`finish`)."""
 
     def __init__(self, chunks: queue.Queue, cancelled: threading.Event) -> None:
         self._chunks = chunks
@@ -65,7 +71,15 @@ class _QueueWriter:
         if self._parts:
             chunk = b"".join(self._parts)
             self._parts, self._size = [], 0
-            self.put(chunk)
+            self.put(self.encode(chunk))
+
+    def encode(self, chunk: bytes) -> bytes:
+        """Whole rows as COPY wrote them, as the body sends them (CSV: as they are)."""
+        return chunk
+
+    def finish(self) -> None:
+        """After the last row."""
+        self.flush()
 
     def put(self, item: Any) -> None:
         while True:
@@ -86,23 +100,19 @@ def copy_sql(cursor: Any, stmt: Select, columns: list[ExportColumn], dialect: An
     return cursor.mogrify(f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)", compiled.params)
 
 
-def _run_copy(
-    session_maker: sessionmaker[Session],
-    stmt: Select,
-    columns: list[ExportColumn],
-    writer: _QueueWriter,
-    model: type[Base],
-) -> int:
+def run_copy(session_maker: sessionmaker[Session], statement: Callable[[Any, Any], bytes], writer: CopyWriter) -> int:
+    """Run the COPY that `statement(cursor, dialect)` writes into `writer`, in the export's own transaction."""
     with session_maker() as session:
         connection = session.connection()
         dialect = connection.dialect
         raw = cast("PsycopgConnection", connection.connection.dbapi_connection)  # COPY is psycopg2's own API
         try:
+            for_export(connection)  # the export's own statement timeout and database deadline
             with raw.cursor() as cursor:
                 cursor.execute(EXPORT_SETTINGS)
-                cursor.copy_expert(copy_sql(cursor, stmt, columns, dialect, model), writer)
+                cursor.copy_expert(statement(cursor, dialect), writer)
                 rows = cursor.rowcount
-            writer.flush()
+            writer.finish()
             session.rollback()  # read only; ends the transaction
             return rows
         except BaseException:
@@ -115,38 +125,57 @@ def stream_csv(
     stmt: Select,
     columns: list[ExportColumn],
     model: type[Base],
-    done: Callable[[int, bool], None],
+    done: Callable[[int, bool, BaseException | None], None],
 ) -> AsyncIterator[bytes]:
     """The CSV body: a COPY in a worker thread, chunks handed over through a bounded queue."""
+
+    def fill(writer: CopyWriter) -> int:
+        return run_copy(session_maker, lambda cursor, dialect: copy_sql(cursor, stmt, columns, dialect, model), writer)
+
+    return stream_through_queue(fill, CopyWriter, csv_header(columns), done, "csv")
+
+
+def stream_through_queue(
+    fill: Callable[[Any], int],
+    writer_class: Callable[[queue.Queue, threading.Event], CopyWriter],
+    head: bytes,
+    done: Callable[[int, bool, BaseException | None], None],
+    what: str,
+) -> AsyncIterator[bytes]:
+    """A body sent as it is made: `head` at once, then what `fill(writer)` writes, made in a worker thread
+    (a COPY, or rows read and encoded) and handed over through a bounded queue, so memory stays flat."""
     chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
-    cancelled = threading.Event()
-    writer = _QueueWriter(chunks, cancelled)
+    cancelled = interruption.cancel_event()  # set when the client goes, or the process stops
+    writer = writer_class(chunks, cancelled)
 
     def produce() -> None:
         rows, completed, failure = 0, False, None
         try:
-            rows = _run_copy(session_maker, stmt, columns, writer, model)
+            rows = fill(writer)
             completed = True
         except ExportCancelled:
             rows = writer.rows
         except BaseException as error:
-            log.exception("CSV export failed")
+            log.exception("%s export failed", what)
             rows, failure = writer.rows, error
-        done(rows, completed)  # audited before the response ends
+        done(rows, completed, failure)  # audited before the response ends
         with contextlib.suppress(ExportCancelled):
             writer.put(failure or _DONE)
 
     async def body() -> AsyncIterator[bytes]:
-        thread = threading.Thread(target=produce, name="csv-export", daemon=True)
+        thread = threading.Thread(target=produce, name=f"{what}-export", daemon=True)
         thread.start()
         try:
-            yield csv_header(columns)
+            if head:
+                yield head
             while True:
                 item = await anyio.to_thread.run_sync(_take, chunks, cancelled)
                 if item is _DONE:
                     return
+                if item is _STOPPED:  # never a clean end: the client must see the download was cut
+                    raise interruption.ExportAborted("the export was stopped")
                 if isinstance(item, BaseException):
-                    raise RuntimeError("the export stopped on a database error") from item
+                    raise interruption.ExportAborted("the export stopped on a database error") from item
                 yield item
         finally:
             cancelled.set()
@@ -160,28 +189,32 @@ def _take(chunks: queue.Queue, cancelled: threading.Event) -> Any:
             return chunks.get(timeout=0.5)
         except queue.Empty:
             if cancelled.is_set():
-                return _DONE
+                return _STOPPED
 
 
-def _stream_rows(session_maker: sessionmaker[Session], stmt: Select) -> Iterator[Row[Any]]:
+def stream_rows(session_maker: sessionmaker[Session], stmt: Select) -> Iterator[Row[Any]]:
     """Rows from a server-side cursor, FETCH_ROWS at a time."""
     with session_maker() as session:
         session.execute(sql_text(EXPORT_SETTINGS))
+        for_export(session.connection())  # the export's own statement timeout and database deadline
         result = session.execute(stmt.execution_options(yield_per=FETCH_ROWS))
         for partition in result.partitions():
             yield from partition
 
 
 def json_chunks(
-    session_maker: sessionmaker[Session], stmt: Select, columns: list[ExportColumn], done: Callable[[int, bool], None]
+    session_maker: sessionmaker[Session],
+    stmt: Select,
+    columns: list[ExportColumn],
+    done: Callable[[int, bool, BaseException | None], None],
 ) -> Iterator[bytes]:
     """A JSON array of objects keyed by column name; blocking, so Starlette runs it in a thread."""
     names = [c.name for c in columns]
-    rows, completed = 0, False
+    rows, completed, failure = 0, False, None
     try:
         parts: list[str] = ["["]
         size = 0
-        for row in _stream_rows(session_maker, stmt):
+        for row in stream_rows(session_maker, stmt):
             text = ("\n" if rows == 0 else ",\n") + json.dumps(
                 {name: json_value(value) for name, value in zip(names, row, strict=True)}, ensure_ascii=False
             )
@@ -189,59 +222,14 @@ def json_chunks(
             parts.append(text)
             size += len(text)
             if size >= CHUNK_BYTES:
+                interruption.check()
                 yield "".join(parts).encode()
                 parts, size = [], 0
         parts.append("\n]\n")
         yield "".join(parts).encode()
         completed = True
+    except Exception as error:
+        failure = error
+        raise
     finally:
-        done(rows, completed)
-
-
-def write_xlsx(path: str, session_maker: sessionmaker[Session], stmt: Select, columns: list[ExportColumn]) -> int:
-    """Write the rows to an .xlsx file with XlsxWriter's constant memory mode; return the row count."""
-    import xlsxwriter
-
-    workbook = xlsxwriter.Workbook(
-        path,
-        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
-    )
-    money = workbook.add_format({"num_format": "0.00"})
-    rows = 0
-    sheet: Any = None  # a Worksheet (XlsxWriter has no types), made for the first row
-    line = XLSX_MAX_ROWS
-    try:
-        for row in _stream_rows(session_maker, stmt):
-            if line >= XLSX_MAX_ROWS:  # a sheet is full: go on in the next one, header again
-                sheet = workbook.add_worksheet()
-                for col, column in enumerate(columns):
-                    sheet.write_string(0, col, neutralise_formula(column.name))
-                line = 1
-            for col, value in enumerate(row):
-                if value is None:
-                    continue
-                if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                    # Decimal digits are written as they are (XlsxWriter formats with .16G, exact here).
-                    sheet.write_number(line, col, value, money if isinstance(value, Decimal) else None)
-                elif isinstance(value, bool):
-                    sheet.write_boolean(line, col, value)
-                else:
-                    sheet.write_string(line, col, cell_text(value))
-            line += 1
-            rows += 1
-        if sheet is None:
-            sheet = workbook.add_worksheet()
-            for col, column in enumerate(columns):
-                sheet.write_string(0, col, neutralise_formula(column.name))
-    finally:
-        workbook.close()
-    return rows
-
-
-def file_chunks(path: str) -> Iterator[bytes]:
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(CHUNK_BYTES):
-                yield chunk
-    finally:
-        os.unlink(path)
+        done(rows, completed, failure)

@@ -2,7 +2,7 @@
 
 A bulk action is declared on a view with `@bulk_action`; the method decides for one row:
 
-    @bulk_action("mark_shipped", "Mark as shipped", done="shipped")
+    @bulk_action("mark_shipped", "Mark as shipped", done="shipped", sets={"status": OrderStatus.shipped})
     def mark_shipped(self, order: Order, request: Request) -> str | None:
         if order.status != OrderStatus.paid:
             return "not paid"          # left alone, and why
@@ -15,6 +15,10 @@ that is rolled back. Its form POSTs (with the CSRF token) to the action route
 audit row per changed row (action = the slug), and the result in words: "12 orders shipped;
 3 skipped: not paid". A database refusal rolls everything back. The permission is the slug, as
 named in permissions.MATRIX.
+
+`sets` names the field and value the action sets. Setting that value another way (the edit or create
+form) is the same act, so it needs the same permission: forms/action_fields.py limits the forms and
+refuses such a change on the write path for a role without it.
 """
 
 from __future__ import annotations
@@ -58,6 +62,11 @@ class BulkAction:
     done: str  # past participle: "shipped"
     change: RowAction
     add_in_detail: bool = True  # a button on the record's page too, not only on the list
+    shown_for: Callable[[Any], bool] | None = None  # the records whose page offers it (None: all)
+    sets: dict[str, Any] = field(default_factory=dict)  # field → the value the action gives it
+
+    def applies(self, row: Any) -> bool:
+        return self.shown_for is None or self.shown_for(row)
 
 
 @dataclass
@@ -84,14 +93,27 @@ class ActionView(Protocol):
     session_maker: ClassVar[sessionmaker[Session]]
 
 
-def bulk_action(slug: str, label: str, *, done: str, add_in_detail: bool = True) -> Callable[[RowAction], Any]:
+def bulk_action(
+    slug: str,
+    label: str,
+    *,
+    done: str,
+    add_in_detail: bool = True,
+    shown_for: Callable[[Any], bool] | None = None,
+    sets: dict[str, Any] | None = None,
+) -> Callable[[RowAction], Any]:
     """Declare a view method `(self, row, request) -> None | reason` as the bulk action `slug`.
+
+    `shown_for(row)` says on which records' pages its button appears (Mark as shipped: paid orders);
+    the method still decides for every row it is given. `sets` names the fields the action gives a value
+    and that value: a role without the action may not give them that value in a form either.
 
     The route (`/{identity}/action/{slug}`, POST) is one entry of the route table for every view;
     the view lists its actions for the buttons (ShopView.__init__)."""
 
     def wrap(change: RowAction) -> RowAction:
-        change.bulk_action = BulkAction(slug, label, done, change, add_in_detail)  # type: ignore[attr-defined]
+        spec = BulkAction(slug, label, done, change, add_in_detail, shown_for, dict(sets or {}))
+        change.bulk_action = spec  # type: ignore[attr-defined]
         return change
 
     return wrap

@@ -48,8 +48,8 @@ def _selected(field: Any) -> list[Any]:
 async def describe_lookups(form: Form) -> None:
     """Name the rows each look-up field holds, looking up raw keys (as SQLAdmin's widget would)."""
     for field in form:
-        if not isinstance(field.widget, LookupWidget):
-            continue
+        if not isinstance(field.widget, LookupWidget) or getattr(field, DESCRIBED, None) is not None:
+            continue  # not a look-up, or named already (without the database: `describe_offline`)
         loader = field.loader
         described = []
         for value in _selected(field):
@@ -57,3 +57,16 @@ async def describe_lookups(form: Form) -> None:
             if row:
                 described.append(row)
         setattr(field, DESCRIBED, described)
+
+
+def describe_offline(form: Form) -> None:
+    """Name each look-up field's selected rows by their keys alone (the database is unavailable): the form
+    shown again still holds and posts what was chosen."""
+    for field in form:
+        if isinstance(field.widget, LookupWidget):
+            loader = field.loader
+            described = [
+                loader.format(v) if isinstance(v, loader.model) else {"id": str(v), "text": f"#{v}"}
+                for v in _selected(field)
+            ]
+            setattr(field, DESCRIBED, described)

@@ -2,7 +2,9 @@
 
 Generic, never per field by hand: NOT NULL → required, String(n) → at most n characters, Integer and
 Numeric(p, s) → what the column can hold, CHECK constraints in their simple forms (see
-`check_rules`) → number ranges and "x cannot be before y", enums → choices (SQLAdmin's own select).
+`check_rules`) → number ranges and "x cannot be before y", enums → choices (SQLAdmin's own select),
+a string column named as an e-mail address (`naming.is_email`) → an e-mail address (email-validator,
+syntax only: no DNS look-up while a form is saved).
 The database keeps enforcing all of it; this only makes the refusal friendlier and earlier.
 
 `ConstraintAwareConverter` is SQLAdmin's `form_converter` for every `ShopView`.
@@ -19,11 +21,13 @@ from sqlalchemy import BigInteger, Boolean, Column, Enum, Integer, Numeric, Smal
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import ColumnProperty, RelationshipProperty, sessionmaker
 from sqlalchemy.types import TypeEngine
-from wtforms import Field, Form, validators
+from wtforms import Field, Form, SelectField, validators
 from wtforms.validators import ValidationError
 
+from admin_site.formatting import country_choices
 from admin_site.forms import check_rules
 from admin_site.forms.lookup_widget import LookupWidget
+from admin_site.naming import is_email
 
 INTEGER_RANGES = {SmallInteger: 2**15, BigInteger: 2**63, Integer: 2**31}
 
@@ -41,6 +45,14 @@ class NoNulCharacter:
     def __call__(self, form: Form, field: Field) -> None:
         if isinstance(field.data, str) and "\x00" in field.data:
             raise ValidationError("Remove the invisible NUL character from this value.")
+
+
+class EmailAddress(validators.Email):
+    """An e-mail address by RFC 5321/6531 syntax (email-validator; no DNS look-up), with its own reason:
+    "The part after the @-sign is not valid. It should have a period." """
+
+    def __init__(self) -> None:
+        super().__init__(granular_message=True, check_deliverability=False)
 
 
 class IntegerFits:
@@ -153,6 +165,9 @@ def column_validators(column: Column[Any]) -> list[Any]:
         found.append(NoNulCharacter())
         if kind.length and not isinstance(kind, Enum):
             found.append(validators.Length(max=kind.length, message=f"Use at most {kind.length} characters."))
+        if is_email(column.name) and not isinstance(kind, Enum):
+            found.extend([validators.Optional()] if column.nullable else [])
+            found.append(EmailAddress())
     half = _range_of(kind)
     if half is not None:
         found.append(IntegerFits(half))
@@ -229,6 +244,9 @@ class ConstraintAwareConverter(ModelConverter):
     ) -> dict:
         kwargs = await super()._prepare_relationship(prop=prop, kwargs=kwargs, session_maker=session_maker,
                                                      loader=loader)  # fmt: skip
+        if prop.direction.name == "MANYTOONE" and not any(c.nullable for c in prop.local_columns):
+            # A NOT NULL key: the form marks the field required and says so before the database would.
+            kwargs["validators"] = [validators.InputRequired("Choose one."), *kwargs["validators"]]
         if loader is not None:  # a look-up posts a raw key; a drop-down checks its own choices
             kwargs["validators"] = _merge(kwargs["validators"], relation_validators(prop))
             many = prop.direction.name in ("ONETOMANY", "MANYTOMANY") and bool(prop.uselist)  # as SQLAdmin decides
@@ -238,3 +256,18 @@ class ConstraintAwareConverter(ModelConverter):
     @staticmethod
     def _string_common(prop: ColumnProperty[Any]) -> list[Any]:
         return []  # the length rule comes from `column_validators`, with the others
+
+    async def convert(self, model: type, prop: Any, *args: Any, **kwargs: Any) -> Any:
+        """A column marked as a country code (`info=COUNTRY`) is a drop-down of ISO 3166 countries."""
+        columns = getattr(prop, "columns", None)
+        if kwargs.get("override") is None and columns and columns[0].info.get("country"):
+            kwargs["override"] = CountrySelectField
+        return await super().convert(model, prop, *args, **kwargs)
+
+
+class CountrySelectField(SelectField):
+    """ISO 3166-1 countries by name; the value is the alpha-2 code the column holds."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [("", "Choose a country…"), *country_choices()])
+        super().__init__(*args, **kwargs)

@@ -3,7 +3,8 @@
 SQLAdmin's insert, update and delete each open a session of their own and commit before its audit
 hook runs, and its delete route deletes the selected rows one transaction at a time. Here:
 
-- `insert`, `update`: the change and its audit row commit together, or neither does;
+- `insert`, `update`: the change and its audit row commit together, or neither does; a value that
+  a bulk action the role may not run would set is refused (`action_fields.refuse_withheld`);
 - `update` compares the version the form showed with the row's, under a row lock, and refuses
   a save based on a stale read with a `Conflict` that lists their values against yours;
 - `delete`: every selected row in one transaction, each checked against the version the page
@@ -16,6 +17,7 @@ back on the event loop, as SQLAdmin does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -32,6 +34,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from admin_site.audit import log as audit
+from admin_site.forms.action_fields import defaults, refuse_withheld
 from admin_site.forms.constraint_messages import describe
 from admin_site.keys import parse_key
 from admin_site.refusals import ChangeRefused, Conflict, FieldConflict, RowsNotFound
@@ -39,6 +42,7 @@ from admin_site.refusals import ChangeRefused, Conflict, FieldConflict, RowsNotF
 if TYPE_CHECKING:
     from models.base import Base
 
+AfterWrite = Callable[[Session, Any], None]  # more work in the same transaction (a record's inline lines)
 VERSION = "version"  # the hidden form field and the column (models.base.VersionedMixin)
 
 
@@ -53,6 +57,8 @@ class WritableView(Protocol):
     _column_labels: dict[str, Any]
 
     def row_by_key(self, identifier: str) -> Select[Any]: ...
+
+    def has_permission(self, request: Request, action: str) -> bool: ...
 
     async def on_model_change(self, data: dict[str, Any], model: Any, is_created: bool, request: Request) -> None: ...
 
@@ -125,8 +131,9 @@ def assign(session: Session, obj: Any, data: dict[str, Any]) -> None:
 # -- create and update -----------------------------------------------------------------------------
 
 
-def insert(view: WritableView, request: Request, data: dict[str, Any]) -> Any:
+def insert(view: WritableView, request: Request, data: dict[str, Any], then: AfterWrite | None = None) -> Any:
     data = {k: v for k, v in data.items() if k != VERSION}
+    refuse_withheld(view, request, defaults(view.model), data)
     obj = view.model()
     with view.session_maker(expire_on_commit=False) as session:
         anyio.from_thread.run(view.on_model_change, data, obj, True, request)
@@ -135,11 +142,13 @@ def insert(view: WritableView, request: Request, data: dict[str, Any]) -> Any:
         session.flush()
         after = audit.snapshot(obj)
         audit.record(session, request, audit.CREATE, view.identity, audit.pk_text(obj), audit.diff(None, after))
+        if then is not None:
+            then(session, obj)
         session.commit()
     return obj
 
 
-def update(view: WritableView, request: Request, pk: str, data: dict[str, Any]) -> Any:
+def update(view: WritableView, request: Request, pk: str, data: dict[str, Any], then: AfterWrite | None = None) -> Any:
     data = dict(data)
     seen = _seen_version(data.pop(VERSION, None))
     versioned = is_versioned(view.model)
@@ -158,6 +167,7 @@ def update(view: WritableView, request: Request, pk: str, data: dict[str, Any]) 
             assert seen is not None  # a versioned row's form names its version (refused above if not)
             raise conflict(view, session, obj, seen, data)
         before = audit.snapshot(obj)
+        refuse_withheld(view, request, before, data)
         anyio.from_thread.run(view.on_model_change, data, obj, False, request)
         assign(session, obj, data)
         try:
@@ -170,6 +180,8 @@ def update(view: WritableView, request: Request, pk: str, data: dict[str, Any]) 
         changes = audit.diff(before, audit.snapshot(obj))
         if changes:
             audit.record(session, request, audit.UPDATE, view.identity, audit.pk_text(obj), changes)
+        if then is not None:
+            then(session, obj)
         session.commit()
     return obj
 
@@ -288,13 +300,13 @@ def _cascaded(view: WritableView, session: Session, obj: Any) -> list[tuple[str,
             continue
         table = remote.table
         rows = session.execute(select(table).where(remote == getattr(obj, local.key))).mappings().all()
-        entity = _entity_for(relation.mapper.class_)
+        entity = entity_for(relation.mapper.class_)
         pk_columns = list(table.primary_key.columns)
         found.extend((entity, ",".join(str(row[c.name]) for c in pk_columns), dict(row)) for row in rows)
     return found
 
 
-def _entity_for(model: type) -> str:
+def entity_for(model: type) -> str:
     """The audit log's entity of a model's rows: its view's identity (SQLAdmin's slug of the class name)."""
     return slugify_class_name(model.__name__)
 

@@ -41,6 +41,7 @@ from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 
 from admin_site.inference import label_attribute
+from admin_site.lists.nullability import may_be_null
 
 if TYPE_CHECKING:
     from models.base import Base
@@ -138,13 +139,17 @@ def search_clause(model: type[Base], fields: list[str], term: str) -> ColumnElem
 
 
 def sort_clauses(model: type[Base], stmt: Select, name: str, descending: bool, pk: Any) -> Select:
+    """Order by one listed attribute, then the key. A relation sorts by the related row's label, joined
+    under an alias of its own: the related table may be this very table (a category's parent), or be
+    joined already by a filter or another sort."""
     target = resolve(model, name)
     nullable = _may_be_null(target)
     if isinstance(target, tuple):
         relation, attribute = target
-        stmt = stmt.outerjoin(relation)
-        target = attribute
+        other = aliased(relation.property.mapper.class_)
+        stmt = stmt.outerjoin(other, relation.of_type(other))
         nullable = _may_be_null(attribute) or any(c.nullable for c in relation.property.local_columns)
+        target = getattr(other, attribute.key)
     direction = desc if descending else asc
     ordered = direction(target)
     if nullable:  # NULLS LAST on a NOT NULL column would stop PostgreSQL using its index
@@ -153,8 +158,7 @@ def sort_clauses(model: type[Base], stmt: Select, name: str, descending: bool, p
 
 
 def _may_be_null(target: Any) -> bool:
-    columns = getattr(getattr(target, "property", None), "columns", None)
-    return not columns or any(getattr(c, "nullable", True) for c in columns)
+    return may_be_null(target)  # a column's NOT NULL, or what a hybrid's expression is built from
 
 
 @dataclass(frozen=True)

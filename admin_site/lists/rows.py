@@ -29,7 +29,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapper
 from starlette.requests import Request
 
+from admin_site.formatting import MONEY, Formats
 from admin_site.forms import writes
+from admin_site.inference import label_attribute
 from admin_site.lists.query import VALUES_ATTR
 from admin_site.site.urls import PK_MARK, route_template
 
@@ -38,6 +40,7 @@ EDIT_ICON = '<span class="me-1"><i class="fa-solid fa-pen-to-square"></i></span>
 DELETE_ICON = '<span class="me-1"><i class="fa-solid fa-trash"></i></span>'
 PLAIN_TYPES = frozenset({str, int, float, Decimal, date, datetime})  # shown as they are, unless a formatter says
 TEXT_SAFE_TYPES = frozenset({int, float, bool, Decimal, date, datetime})  # str() of these has no character to escape
+DEFAULT_FORMATS = Formats()
 _needs_escaping = re.compile("[&<>\"']").search  # what html.escape(…, quote=True) replaces
 
 
@@ -78,6 +81,7 @@ class Column:
     formatter_takes_request: bool
     related: bool  # a relationship: its cell links to the related row's page
     linked: bool
+    kind: str | None  # how its values are shown (formatting.Formats.cell): money, time, badge …
 
     @classmethod
     def of(cls, view: ModelView, name: str) -> Column:
@@ -88,6 +92,7 @@ class Column:
             formatter_takes_request=view._list_formatter_accepts_request.get(name, False),
             related=name in view._relation_names,
             linked=name in view._relation_names and name not in view._non_link_related_fields,
+            kind=getattr(view, "display_kinds", {}).get(name),
         )
 
     def value(self, row: Any, sql_values: dict[str, Any] | None) -> Any:
@@ -173,6 +178,7 @@ def render_rows(view: ModelView, request: Request, rows: list[Any], text: dict[s
     may_delete = row_permission(view, request, Action.DELETE, view.can_delete)
     key_of = row_key(view._mapper)
     link_to = details_links(view, request)
+    formats: Formats = getattr(view, "formats", DEFAULT_FORMATS)
     out: list[str] = []
     for row in rows:
         pk = key_of(row)
@@ -204,6 +210,10 @@ def render_rows(view: ModelView, request: Request, rows: list[Any], text: dict[s
         sql_values = getattr(row, VALUES_ATTR, None)
         for column in columns:
             value = column.value(row, sql_values)
+            shown = formats.cell(column.kind, value) if column.kind and column.formatter is None else None
+            if shown is not None:
+                out.append(f'<td class="text-end">{shown}</td>\n' if column.kind == MONEY else f"<td>{shown}</td>\n")
+                continue
             if column.formatter is None:
                 formatted = formatted_value(view, value)
             elif column.formatter_takes_request:
@@ -231,3 +241,26 @@ def render_rows(view: ModelView, request: Request, rows: list[Any], text: dict[s
                 out.append(f'<td><a href="{link_to(getattr(row, column.name))}">{esc(formatted)}</a></td>\n')
         out.append("</tr>\n")
     return Markup("".join(out))
+
+
+def render_cells(view: ModelView, request: Request, rows: list[Any], names: list[str]) -> list[list[Markup]]:
+    """Each row's cells for `names`, as its list shows them, the row's label first, linked to its page
+    (for a details page's panels; permissions as on the list)."""
+    columns = [Column.of(view, name) for name in names]
+    formats: Formats = getattr(view, "formats", DEFAULT_FORMATS)
+    link_to = details_links(view, request)
+    may_view = row_permission(view, request, Action.DETAILS, view.can_view_details)
+    table = []
+    labelled = label_attribute(view.model) is not None  # else its key names it: "#42"
+    for row in rows:
+        label = esc(str(row) if labelled else f"#{row_key(sa_inspect(type(row)))(row)}")
+        cells = [Markup(f'<a href="{link_to(row)}">{label}</a>' if may_view(row) else label)]
+        sql_values = getattr(row, VALUES_ATTR, None)
+        for column in columns:
+            value = column.value(row, sql_values)
+            shown = formats.cell(column.kind, value) if column.kind else None
+            if shown is None and column.related and value is not None and not isinstance(value, list | set):
+                shown = f'<a href="{link_to(getattr(row, column.path[0]))}">{esc(value)}</a>'
+            cells.append(Markup(shown if shown is not None else esc(formatted_value(view, value))))
+        table.append(cells)
+    return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import secrets
 import signal
 import sys
@@ -9,12 +10,11 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
-from alembic import command
 from sqlalchemy import Engine, select
 
 from admin_site.auth.passwords import hash_password, password_problem
-from admin_site.db.engine import make_engine, resolve_database_url
-from admin_site.db.migrations import alembic_config
+from admin_site.db.engine import make_engine
+from admin_site.db.migrations import upgrade_to_head
 from admin_site.settings import Settings
 from models import Role, StaffUser
 
@@ -22,14 +22,22 @@ app = typer.Typer(help="Shop back-office admin.", no_args_is_help=True, add_comp
 
 
 def _database(settings: Settings) -> str:
-    url = resolve_database_url(settings)
-    if not settings.database_url:
-        typer.echo(f"Embedded PostgreSQL, data dir: {settings.pgdata}", err=True)
+    """DATABASE_URL, or the embedded server started (or adopted, if a killed process left it running) and let
+    go of when this process exits, however it exits short of SIGKILL (db/embedded.py)."""
+    if settings.database_url:
+        return settings.database_url
+    from admin_site.db.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres(settings.pgdata)
+    url = server.start()
+    atexit.register(server.stop)
+    typer.echo(f"Embedded PostgreSQL, data dir: {settings.pgdata}", err=True)
     return url
 
 
 def _migrate(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
+    """`alembic upgrade head` under an advisory lock: any number of processes may start at once."""
+    upgrade_to_head(url)
 
 
 @app.command()
@@ -42,7 +50,7 @@ def migrate() -> None:
 def add_staff(engine: Engine, email: str, password: str, role: Role, full_name: str | None = None) -> StaffUser:
     from sqlalchemy.orm import Session
 
-    problem = password_problem(password)  # every way a password is set goes through the policy
+    problem = password_problem(password, (email, full_name or ""))  # every way a password is set: the policy
     if problem:
         raise typer.BadParameter(f"password refused: {problem}")
     with Session(engine) as session:
@@ -71,14 +79,14 @@ def create_user(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    problem = password_problem(password)
+    problem = password_problem(password, (email, full_name or ""))
     if problem:
         typer.echo(f"Password refused: {problem}", err=True)
         raise typer.Exit(2)
     settings = Settings.from_env()
     url = _database(settings)
     _migrate(url)
-    engine = make_engine(url, settings)
+    engine = make_engine(url, settings, bounded=False)
     add_staff(engine, email, password, role, full_name)
     typer.echo(f"Created {role.value} {email}.")
 
@@ -97,7 +105,7 @@ def seed(
     url = _database(settings)
     _migrate(url)
     counts = seed_shop(
-        make_engine(url, settings),
+        make_engine(url, settings, bounded=False),  # a million rows take longer than a page's time limits
         customers=customers,
         products=products,
         orders=orders,
@@ -110,30 +118,44 @@ def seed(
     )
 
 
-def _serve(settings: Settings, url: str, host: str, port: int) -> None:
-    from admin_site.app import create_app
-    from admin_site.ops import serving
+def _serve(settings: Settings, url: str, host: str, port: int, workers: int | None = None) -> None:
+    from admin_site.db.outage import is_unavailable
+    from admin_site.ops import serving, tempfiles
+    from admin_site.telemetry import logs
 
-    # uvicorn handles SIGTERM itself once running; until then, exit cleanly so the
-    # embedded server is stopped by its atexit hook.
+    # uvicorn handles SIGTERM itself once running; until then (and after), exit cleanly so the
+    # embedded server is let go of by the atexit hooks.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    application = create_app(settings, make_engine(url, settings))
-    typer.echo(f"Admin at http://{host}:{port}/admin")
-    # X-Forwarded-For is believed only from FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1), so the
-    # per-address login throttle sees clients' addresses behind a proxy, and cannot be fooled without one.
-    serving.run(application, host=host, port=port, log_level="info", proxy_headers=True)
+    logs.configure(settings.operations.log_format, is_unavailable)
+    tempfiles.use_own_directory()
+    count = workers or settings.operations.workers_for(settings.environment)
+    typer.echo(f"Admin at http://{host}:{port}/admin ({count} worker{'s' if count > 1 else ''})")
+    serving.serve(settings, url, host=host, port=port, workers=count)
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Worker processes (default ADMIN_WORKERS, else 1 in development, the CPU count otherwise)"
+        ),
+    ] = None,
+    migrate: Annotated[
+        bool,
+        typer.Option(
+            "--migrate/--no-migrate", help="Upgrade the schema first (under a lock), or leave it to a release step"
+        ),
+    ] = True,
 ) -> None:
-    """Migrate, then serve the admin (embedded PostgreSQL when DATABASE_URL is unset)."""
+    """Migrate (unless --no-migrate), then serve the admin (embedded PostgreSQL when DATABASE_URL is unset)."""
     settings = Settings.from_env()
     url = _database(settings)
-    _migrate(url)
-    _serve(settings, url, host, port)
+    if migrate:
+        _migrate(url)
+    _serve(settings, url, host, port, workers)
 
 
 DEMO_ROLES = (Role.viewer, Role.support, Role.manager, Role.admin)
@@ -153,7 +175,7 @@ def demo(
         raise typer.Exit(2)
     url = _database(settings)
     _migrate(url)
-    engine = make_engine(url, settings)
+    engine = make_engine(url, settings, bounded=False)
     from sqlalchemy import func
     from sqlalchemy.orm import Session
 
@@ -184,6 +206,35 @@ def demo(
         typer.echo(f"  {role.value:8} {email:24} {password}")
     engine.dispose()
     _serve(settings, url, host, port)
+
+
+@app.command("check-totals")
+def check_totals(
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Set the differing orders' totals to what their lines give")
+    ] = False,
+    show: Annotated[int, typer.Option(min=0, help="How many differing orders to list")] = 20,
+) -> None:
+    """Compare every order's stored subtotal and item_count with its lines; exit 1 if any differ (unless fixed)."""
+    from admin_site.ops.totals import find_differences, repair
+
+    settings = Settings.from_env()
+    engine = make_engine(_database(settings), settings)
+    orders, differences = find_differences(engine)
+    if not differences:
+        typer.echo(f"Checked {orders:,} orders: every stored total matches its lines.")
+        return
+    typer.echo(f"Checked {orders:,} orders: {len(differences):,} differ from their lines.")
+    for d in differences[:show]:
+        typer.echo(
+            f"  {d.number} (#{d.order_id}): stored subtotal {d.stored_subtotal}, {d.stored_items} items; "
+            f"lines give {d.subtotal}, {d.items} items"
+        )
+    if not fix:
+        typer.echo("Run with --fix to repair them.")
+        raise typer.Exit(1)
+    repaired = repair(engine, [d.order_id for d in differences])
+    typer.echo(f"Repaired {repaired:,} orders.")
 
 
 @app.command()

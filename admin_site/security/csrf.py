@@ -1,11 +1,13 @@
 """CSRF enforcement for every state-changing request to the admin (ASGI middleware).
 
 Runs inside the session middleware. A POST, PUT, PATCH or DELETE goes through only when
-  - its Origin (or, without one, its Referer) is this site or a trusted origin, and
+  - its Origin (or, without one, its Referer) is this site — same scheme, host and port — or a
+    trusted origin, and
   - it carries the session's token (`csrf_token`: made on first use, kept in the session): an `X-CSRF-Token` header (scripts), or a
     `csrf_token` form field. To read the field, the body is buffered and then replayed to the app,
     which reads it as if nobody had.
-Anything else gets 403 and never reaches a view, so nothing changes.
+Anything else gets 403 and never reaches a view, so nothing changes; `on_refusal` (the audit log's,
+rate-limited per address: audit/csrf_refusals.py) hears of each refusal.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -50,24 +53,39 @@ form was left open for a long time or you logged in again in another tab.</p>
 """
 
 
+DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def _origin(scheme: str, netloc: str) -> str:
+    """`scheme://host[:port]`, lower-cased, without the scheme's default port (browsers leave it out)."""
+    scheme, netloc = scheme.lower(), netloc.lower()
+    return f"{scheme}://{netloc.removesuffix(DEFAULT_PORTS.get(scheme, ''))}"
+
+
 def _origin_of(url: str) -> str | None:
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    return _origin(parts.scheme, parts.netloc)
+
+
+OnRefusal = Callable[[Scope, str], Awaitable[None]]
 
 
 class CSRFMiddleware:
-    def __init__(self, app: ASGIApp, trusted_origins: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, trusted_origins: tuple[str, ...] = (), on_refusal: OnRefusal | None = None
+    ) -> None:
         self.app = app
-        self.trusted_origins = {origin.lower().rstrip("/") for origin in trusted_origins}
+        self.trusted_origins = {_origin_of(origin) or origin.lower() for origin in trusted_origins}
+        self.on_refusal = on_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        problem = self._cross_site(headers)
+        problem = self._cross_site(headers, scope.get("scheme", "http"))
         sent = headers.get(HEADER)
         if problem is None and sent is None and headers.get("content-type", "").startswith(FORM_TYPES):
             body = await _read_body(receive, MAX_FORM_BYTES)
@@ -80,13 +98,18 @@ class CSRFMiddleware:
             problem = "missing token" if not sent else "wrong token"
         if problem is not None:
             log.warning("CSRF refusal: %s %s (%s)", scope["method"], scope.get("path"), problem)
+            if self.on_refusal is not None:
+                await self.on_refusal(scope, problem)
             await HTMLResponse(REFUSED_PAGE, status_code=403)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    def _cross_site(self, headers: Headers) -> str | None:
-        """Why the request looks cross-site, or None. Without Origin and Referer, only the token decides."""
-        host = (headers.get("host") or "").lower()
+    def _cross_site(self, headers: Headers, scheme: str) -> str | None:
+        """Why the request looks cross-site, or None. Without Origin and Referer, only the token decides.
+
+        The site is this request's scheme (https behind a proxy only when uvicorn believes its
+        X-Forwarded-Proto: FORWARDED_ALLOW_IPS) and Host: an http page cannot post to the https site."""
+        site = _origin(scheme, headers.get("host") or "")
         origin = headers.get("origin")
         if origin is not None:
             claimed = _origin_of(origin)  # "null" (sandboxed frames, some redirects) gives None
@@ -98,7 +121,7 @@ class CSRFMiddleware:
             return None
         if claimed is None:
             return f"opaque {what}"
-        if urlsplit(claimed).netloc == host or claimed in self.trusted_origins:
+        if claimed == site or claimed in self.trusted_origins:
             return None
         return f"cross-site {what} {claimed}"
 

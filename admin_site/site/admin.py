@@ -3,8 +3,9 @@
 SQLAdmin's `Admin` builds a fixed list of routes and endpoints; here the admin is SQLAdmin's
 `BaseAdmin` (views, menu, templates, session factory) and `serve` builds the mounted app once,
 from the route table the app factory declares (`admin_site/routes.py`): every route through one
-guard (`site/routes.py`), inside the session and CSRF middleware, with one error handler that draws
-403 and 404 pages and records every denial.
+guard (`site/routes.py`), inside the session, anonymous body limit and CSRF middleware, with one error
+handler that draws 403 and 404 pages and records every denial, and one that answers a database that is
+unavailable or too slow with a 503 page (`database_error`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg2
 from sqladmin import BaseView, ModelView
 from sqladmin._menu import CategoryMenu, ViewMenu
 from sqladmin.application import BaseAdmin
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,7 +27,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from admin_site.audit import csrf_refusals
 from admin_site.audit import log as audit
+from admin_site.auth.sessions import STAFF_ID
+from admin_site.db.outage import DatabaseUnavailable, unavailability
+from admin_site.formatting import Formats
+from admin_site.operations import Operations
+from admin_site.security.body_limit import AnonymousBodyLimit
 from admin_site.security.csrf import CSRFMiddleware, csrf_token
 from admin_site.security.errors import server_error
 from admin_site.security.headers import csp_nonce
@@ -32,9 +41,20 @@ from admin_site.security.redirects import safe_next
 from admin_site.site.menu import SideMenu
 from admin_site.site.routes import AdminRoute, guarded
 from admin_site.site.templating import ShopTemplates
+from admin_site.site.unavailable import unavailable_page
 from admin_site.site.urls import QueryLinks, memoised_template_url_for
+from admin_site.telemetry.request_log import request_id
 
 log = logging.getLogger(__name__)
+
+
+# What a database that went away or froze raises, wherever in a request it shows (ShopAdmin.database_error).
+DATABASE_ERRORS = (sa_exc.DBAPIError, sa_exc.TimeoutError, psycopg2.Error, DatabaseUnavailable)
+
+
+def _names_staff(session: Any) -> bool:
+    """The signed session cookie names a staff member (it cannot be forged; the guard checks the rest)."""
+    return isinstance(session.get(STAFF_ID), int)
 
 
 class RoleCategoryMenu(CategoryMenu):
@@ -48,8 +68,11 @@ class ShopAdmin(BaseAdmin):
     session_maker: sessionmaker[Session]  # its pages read and write in synchronous sessions only
     templates: ShopTemplates
 
-    def __init__(self, *args: Any, reload_templates: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, formats: Formats | None = None, reload_templates: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.formats = formats or Formats()
         self._model_views: dict[str, ModelView] = {}
         env = self.templates.env
         env.auto_reload = reload_templates  # else no stat() per template per page
@@ -60,12 +83,16 @@ class ShopAdmin(BaseAdmin):
             query_links=QueryLinks.of,  # this page's URL with parameters changed
             url_for=memoised_template_url_for(),
             side_menu=SideMenu(self),  # drawn once per role and page
+            formats=self.formats,  # money, times, badges
+            request_id=request_id,  # error pages show it: a report can be found in the log
         )
+        self.operations = Operations()  # the app factory's, set by `serve`
 
     def init_templating_engine(self) -> ShopTemplates:
         return ShopTemplates(super().init_templating_engine(), translated=self.i18n_config is not None)
 
     def add_model_view(self, view: type[ModelView]) -> None:
+        view.formats = self.formats  # type: ignore[attr-defined]  # ShopView's, read by its pages and rows
         super().add_model_view(view)
         instance = self.views[-1]
         assert isinstance(instance, ModelView)
@@ -89,17 +116,43 @@ class ShopAdmin(BaseAdmin):
         self._menu.add(menu)
         return None
 
-    def serve(self, table: Sequence[AdminRoute], mounts: Sequence[BaseRoute], trusted_origins: tuple[str, ...]) -> None:
+    def serve(
+        self,
+        table: Sequence[AdminRoute],
+        mounts: Sequence[BaseRoute],
+        trusted_origins: tuple[str, ...],
+        operations: Operations | None = None,
+    ) -> None:
         """Build the app mounted at /admin: `table` guarded, `mounts` (static files) as they are."""
         assert self.authentication_backend is not None
+        self.operations = operations or self.operations
         self.admin = Starlette(
             routes=[*(guarded(self, spec) for spec in table), *mounts],
             middleware=[
                 *self.authentication_backend.middlewares,  # the signed session cookie
-                Middleware(CSRFMiddleware, trusted_origins=trusted_origins),  # reads the session's token
+                Middleware(  # a stranger's body is refused before it is read
+                    AnonymousBodyLimit, limit=self.operations.anonymous_body_limit, signed_in=_names_staff
+                ),
+                Middleware(  # reads the session's token; each refusal goes to the audit log (rate-limited)
+                    CSRFMiddleware,
+                    trusted_origins=trusted_origins,
+                    on_refusal=csrf_refusals.recorder(self.session_maker, STAFF_ID),
+                ),
             ],
-            exception_handlers={HTTPException: self.http_error, Exception: server_error},
+            exception_handlers={
+                HTTPException: self.http_error,
+                **dict.fromkeys(DATABASE_ERRORS, self.database_error),
+                Exception: server_error,
+            },
         )
+
+    async def database_error(self, request: Request, exc: Exception) -> Response:
+        """A database that is unavailable or too slow: the 503 page (site/unavailable.py); any other
+        database error is a bug, and goes on to the 500 page."""
+        found = unavailability(exc)
+        if found is None:
+            raise exc
+        return await unavailable_page(self.templates, request, found, self.operations.retry_after)
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
         """403, 404, 400 … inside the admin's layout; a 403 is logged and recorded in the audit log."""

@@ -1,7 +1,8 @@
 """Log in, log out, log out everywhere.
 
 Log out is a POST (a GET shows a page with the button), so a link or an image on another site
-cannot end a session. "Log out everywhere" bumps the person's session epoch: every session ends.
+cannot end a session; it deletes this session's row on the server (server_sessions), so a copy of
+the cookie opens nothing. "Log out everywhere" ends every session of the person. Both are audited.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import logging
 from typing import TYPE_CHECKING
 
 import anyio
-from sqlalchemy import update
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from models.staff import StaffUser
+from admin_site.audit import log as audit
+from admin_site.auth import server_sessions
 
 if TYPE_CHECKING:
     from admin_site.auth.backend import StaffAuthentication
@@ -50,20 +51,25 @@ class SessionPages:
         if request.method == "GET":  # showing the page changes nothing: its buttons post
             context = {"title": "Log out", "staff": request.state.staff_user}
             return await self.admin.templates.TemplateResponse(request, "shop/logout.html", context)
-        await self.backend.logout(request)
+        staff_id = request.state.staff_user.id
+        await self.backend.logout(request)  # this session's row goes
+        await anyio.to_thread.run_sync(
+            lambda: audit.record_event(
+                self.admin.session_maker, request, audit.LOGOUT, audit.STAFF_ENTITY, staff_id, staff_user_id=staff_id
+            )
+        )
         return RedirectResponse(request.url_for("admin:login"), status_code=302)
 
     async def logout_everywhere(self, request: Request) -> Response:
         staff_id = request.state.staff_user.id
-        table = StaffUser.__table__
 
-        def bump() -> None:
+        def end_all() -> None:
             with self.admin.session_maker() as session:
-                epoch = table.c.session_epoch
-                session.execute(update(table).where(table.c.id == staff_id).values(session_epoch=epoch + 1))
+                server_sessions.end_all(session, staff_id)
+                audit.record(session, request, audit.LOGOUT_EVERYWHERE, audit.STAFF_ENTITY, staff_id)
                 session.commit()
 
-        await anyio.to_thread.run_sync(bump)
+        await anyio.to_thread.run_sync(end_all)
         log.info("staff %s logged out everywhere", staff_id)
         request.session.clear()
         return RedirectResponse(request.url_for("admin:login"), status_code=302)

@@ -31,6 +31,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from admin_site.db.outage import is_unavailable
+
 PUBLIC = "public"
 SIGNED_IN = "signed in"
 BULK_ACTION = "bulk action"
@@ -75,6 +77,9 @@ class AdminRoute:
     name: str
     needs: Needs
     methods: tuple[str, ...] = ("GET",)
+    # A POST that finds the database unavailable (at the log-in check or later) is answered by this handler,
+    # (request, view, error), instead of the plain 503 page: a form shown again with what was typed.
+    on_outage: Callable[..., Awaitable[Response]] | None = None
 
     @property
     def per_view(self) -> bool:
@@ -107,6 +112,17 @@ def guarded(admin: Guarding, spec: AdminRoute) -> Route:
     """The Starlette route for `spec`: log-in, then permission, then the handler."""
 
     async def endpoint(request: Request) -> Response:
+        if spec.on_outage is None or request.method != "POST":
+            return await checked(request)
+        try:
+            return await checked(request)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            view = admin.model_view(request.path_params["identity"]) if spec.per_view else None
+            return await spec.on_outage(request, view, error)
+
+    async def checked(request: Request) -> Response:
         authentication = admin.authentication_backend
         assert authentication is not None, "the admin's routes need its log-in (ShopAdmin.serve)"
         if spec.needs != PUBLIC and not await authentication.authenticate(request):

@@ -30,7 +30,8 @@ from admin_site.forms.lookup_widget import describe_lookups
 
 log = logging.getLogger(__name__)
 
-# SQLAdmin templates that await view methods (get_detail_value, check_can_edit(request, row), …).
+# SQLAdmin templates that await view methods (get_detail_value, check_can_edit(request, row), …): the admin
+# renders its own details page (shop/details.html), but a view may still name SQLAdmin's.
 ASYNC_TEMPLATES = frozenset({"sqladmin/details.html", "sqladmin/filters/lookup_filter.html"})
 
 

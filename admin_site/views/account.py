@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from admin_site.auth import sessions as session_policy
-from admin_site.auth.own_password import change_own_password
+from admin_site.auth import throttle as login_throttle
+from admin_site.auth.own_password import change_own_password, refused_attempt
 
 if TYPE_CHECKING:
     from admin_site.auth.backend import StaffAuthentication
@@ -54,16 +55,24 @@ class PasswordChange:
         )
         session_factory, settings = self.admin.session_maker, self.backend.settings
         ip = request.client.host if request.client else None
-        outcome = await anyio.to_thread.run_sync(
-            change_own_password, session_factory, settings, staff.id, ip, current, new, repeated
-        )
+        # Each try is a log-in attempt: refused, or answered after a delay, as on the log-in page.
+        reservation = await login_throttle.reserve_and_wait(session_factory, settings, staff.email, ip)
+        if reservation.refused:
+            outcome = refused_attempt(reservation)
+        else:
+            assert reservation.attempt_id is not None  # not refused: the attempt has its row
+            where = (ip, request.headers.get("user-agent"))
+            outcome = await anyio.to_thread.run_sync(
+                change_own_password, session_factory, settings, staff.id, reservation.attempt_id, where,
+                current, new, repeated,
+            )  # fmt: skip
         if outcome.problem:
             log.info("password change refused for staff %s", staff.id)
             context = {"staff": staff, "title": AccountPage.name, "error": outcome.problem}
             return await self.admin.templates.TemplateResponse(request, TEMPLATE, context, status_code=400)
         log.info("password changed by staff %s", staff.id)
-        # The change ends every session of this person (session epoch); this one goes on, renewed.
-        assert outcome.session_epoch is not None  # a change that went through gives the new epoch
-        session_policy.start(request, staff.id, outcome.session_epoch)
+        # The change ended every session of this person; this browser goes on in the new one.
+        assert outcome.session_token is not None  # a change that went through starts a session
+        session_policy.start(request, staff.id, outcome.session_token)
         Flash.success(request, "Your password has been changed.")
         return RedirectResponse(request.url_for("admin:view-account"), status_code=302)

@@ -7,29 +7,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 
 import anyio
 from sqladmin.authorization import Action
-from sqladmin.fields import QuerySelectField, QuerySelectMultipleField
 from sqladmin.forms import WTFORMS_ATTRS
 from sqladmin.models import ModelView
 from sqlalchemy import Select, bindparam, false, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from wtforms import Form, HiddenField
-from wtforms.fields.core import UnboundField
 
+from admin_site.db.outage import unavailable_as_such
+from admin_site.formatting import Formats
 from admin_site.forms import writes
 from admin_site.forms.bulk_actions import actions_of
 from admin_site.forms.constraint_messages import describe
 from admin_site.forms.validators import ConstraintAwareConverter
-from admin_site.inference import InferredView
+from admin_site.inference import InferredView, display_kinds
 from admin_site.keys import parse_key
 from admin_site.lists import query as listing
 from admin_site.lists import rows as list_rows
@@ -37,6 +38,8 @@ from admin_site.lists import saved_views
 from admin_site.lists.filters import ListFilter, build_filter
 from admin_site.refusals import ChangeRefused
 from admin_site.site.urls import FastUrls
+from admin_site.views.panels import PanelSum
+from admin_site.views.row_support import lists_rows, stamped_now, with_related
 from admin_site.views.view_defaults import ShopViewMeta, attribute_names
 from models.base import Base
 
@@ -44,7 +47,6 @@ log = logging.getLogger(__name__)
 
 NOT_SAVED = "The change could not be saved. Nothing was written."
 DELETE_FAILED = "The records could not be deleted."
-ROW_LISTS = (QuerySelectField, QuerySelectMultipleField)
 ROW_KEY = "row_key"  # the bound parameter of the details and edit pages' row statements
 
 T = TypeVar("T")
@@ -65,11 +67,21 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
     form_edit_readonly: ClassVar[list[Any]] = []  # shown on the edit page, never changed by it
     form_converter = ConstraintAwareConverter  # validators from NOT NULL, lengths, CHECKs (form_rules)
     show_history: ClassVar[bool] = True  # a "History" link on each record's page (admin_site/history.py)
+    formats: ClassVar[Formats] = Formats()  # money, times, badges: the admin's, set when it adds the view
+    details_template = "shop/details.html"
+    # One-to-many relations edited with the record (an order's lines) and shown whole on its page:
+    inlines: ClassVar[list[str]] = []
+    # Inline fields filled from the chosen row when a line is added: {"items": {"unit_price": "price"}}.
+    inline_defaults: ClassVar[dict[str, dict[str, str]]] = {}
+    # Figures under a related panel of the details page, by relation name (a customer's amount spent).
+    panel_sums: ClassVar[dict[str, list[PanelSum]]] = {}
     _inferred: ClassVar[InferredView]
 
     def __init__(self) -> None:
         super().__init__()
+        self.display_kinds = display_kinds(self.model)  # how each attribute's values are shown
         self._form_classes: dict[tuple[str, ...], type] = {}
+        self._inline_forms: dict[str, type[Form]] = {}  # views/inlines.py: one lines form per inline
         self._filters: list[ListFilter] = [
             f if isinstance(f, ListFilter) else build_filter(self.model, attribute_names([f])[0])
             for f in self.column_filters
@@ -215,11 +227,11 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
     @cached_property
     def _details_row(self) -> Select:
         by_key = select(self.model).where(self.pk_columns[0] == bindparam(ROW_KEY))
-        return listing.with_hybrid_columns(_with_related(by_key, self._details_relations), self._listed_hybrids)
+        return listing.with_hybrid_columns(with_related(by_key, self._details_relations), self._listed_hybrids)
 
     @cached_property
     def _edit_row(self) -> Select:  # a form shows no totals
-        return _with_related(select(self.model).where(self.pk_columns[0] == bindparam(ROW_KEY)), self._form_relations)
+        return with_related(select(self.model).where(self.pk_columns[0] == bindparam(ROW_KEY)), self._form_relations)
 
     def form_details_query(self, request: Request) -> Select:
         return self._details_row
@@ -242,8 +254,8 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
     async def get_object_for_details(self, request: Request) -> Any:
         """The shown row, loaded once per request; the row-level check runs on it (views/pages.py)."""
         stmt = self.details_query(request)
-        if stmt is not self._details_row:  # a view's own query: the shown hybrids are added to it
-            stmt = listing.with_hybrid_columns(stmt, self._listed_hybrids)
+        if stmt is not self._details_row:  # a view's own query: the shown related rows and hybrids are added to it
+            stmt = listing.with_hybrid_columns(with_related(stmt, self._details_relations), self._listed_hybrids)
         row = await self._row_in_url(request, stmt, list(self._listed_hybrids))
         if row is not None and not await self.check_can_view_details(request, row):
             raise HTTPException(status_code=403)
@@ -269,7 +281,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         form = await super().scaffold_form(rules)
         if writes.is_versioned(self.model) and not hasattr(form, writes.VERSION):
             form = type(form.__name__, (form,), {writes.VERSION: HiddenField()})
-        if not _lists_rows(form):
+        if not lists_rows(form):
             self._form_classes[key] = form
         return form
 
@@ -278,6 +290,11 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
     async def edit_form(self) -> type[Form]:
         return await self.scaffold_form(self._form_edit_rules)
+
+    def new_record_data(self) -> dict[str, Any]:
+        """A new record's form starts with "now" in the times the database would stamp (placed at)."""
+        now = datetime.now(UTC)
+        return {name: now for name in self._form_prop_names if stamped_now(self.model, name)}
 
     def lookup_loader(self, name: str) -> Any | None:
         """The form's look-up field `name` (a many-to-one searched by typing), if it has one."""
@@ -292,14 +309,15 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             data[writes.VERSION] = obj.version
         return data
 
-    async def insert_model(self, request: Request, data: dict) -> Any:
-        row = await self._write(writes.insert, self, request, data)
+    async def insert_model(self, request: Request, data: dict, then: writes.AfterWrite | None = None) -> Any:
+        """`then`: more work in the same transaction once the row is written (its inline lines)."""
+        row = await self._write(writes.insert, self, request, data, then)
         await self.after_model_change(data, row, True, request)
         return row
 
-    async def update_model(self, request: Request, pk: str, data: dict) -> Any:
+    async def update_model(self, request: Request, pk: str, data: dict, then: writes.AfterWrite | None = None) -> Any:
         data = {k: v for k, v in data.items() if k not in self.form_edit_readonly}
-        row = await self._write(writes.update, self, request, pk, data)
+        row = await self._write(writes.update, self, request, pk, data, then)
         await self.after_model_change(data, row, False, request)
         return row
 
@@ -313,14 +331,16 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             await self.after_model_delete(row, request)
 
     async def _write(self, work: Callable[..., Any], *args: Any, not_saved: str = NOT_SAVED) -> Any:
-        """`work(*args)` on a worker thread; whatever the database refuses becomes a ChangeRefused."""
-        try:
-            return await anyio.to_thread.run_sync(lambda: work(*args))
-        except DBAPIError as error:
-            raise self._refusal(error) from None
-        except SQLAlchemyError:
-            log.exception("write to %s failed", self.identity)
-            raise ChangeRefused(not_saved) from None
+        """`work(*args)` on a worker thread; whatever the database refuses becomes a ChangeRefused, and a
+        database that is unavailable a DatabaseUnavailable (a 503 with the form kept, views/form_pages.py)."""
+        with unavailable_as_such():
+            try:
+                return await anyio.to_thread.run_sync(lambda: work(*args))
+            except DBAPIError as error:
+                raise self._refusal(error) from None
+            except SQLAlchemyError:
+                log.exception("write to %s failed", self.identity)
+                raise ChangeRefused(not_saved) from None
 
     def _url_for_delete(self, request: Request, obj: Any) -> str:
         """The delete link names the version the page showed: a row changed since is not deleted."""
@@ -370,16 +390,3 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         """Primary keys come from the URL: a value that is not a valid key finds nothing (404)."""
         value = self._key_from_url(identifier)
         return select(self.model).where(false() if value is None else self.pk_columns[0] == value)
-
-
-def _with_related(stmt: Select, relations: list[Any]) -> Select:
-    """Load the related rows a page shows with the row: many-to-one joined, collections in one more query."""
-    for relation in relations:
-        stmt = stmt.options(selectinload(relation) if relation.property.uselist else joinedload(relation))
-    return stmt
-
-
-def _lists_rows(form: type) -> bool:
-    """A drop-down of related rows reads them when its form class is built: such a class is built per request."""
-    fields = (getattr(form, name) for name in dir(form))
-    return any(isinstance(f, UnboundField) and issubclass(f.field_class, ROW_LISTS) for f in fields)

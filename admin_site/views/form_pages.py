@@ -9,9 +9,10 @@ is a bug and ends as the plain 500 page. Deleting reads each selected row once, 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
+import anyio
 from sqladmin.flash import Flash
 from sqladmin.forms import WTFORMS_ATTRS_REVERSED
 from sqladmin.helpers import get_object_identifier
@@ -21,10 +22,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from wtforms import Form
 
+from admin_site.forms.action_fields import limit_form
 from admin_site.keys import split_keys
 from admin_site.refusals import ChangeRefused, Conflict, RowsNotFound
 from admin_site.security.signed_errors import ERROR, ERROR_SIGNATURE, signed_error
 from admin_site.site.routes import view_allows
+from admin_site.views import inlines
 
 if TYPE_CHECKING:
     from admin_site.site.admin import ShopAdmin
@@ -47,6 +50,16 @@ def model_data(form_data: dict[str, Any], target: Any) -> dict[str, Any]:
     return data
 
 
+def _all_valid(form: Form, lines: list[inlines.InlineForm]) -> bool:
+    """The record's form and every inline's lines (all validated, so every error shows at once)."""
+    results = [form.validate(), *(inlines.validate_lines(f.form, f.inline) for f in lines)]
+    return all(results)
+
+
+def row_key(view: ShopView, row: Any) -> Any:
+    return getattr(row, view._mapper.get_property_by_column(view.pk_columns[0]).key)
+
+
 class FormPages:
     def __init__(self, admin: ShopAdmin, secret_key: str) -> None:
         self.admin = admin
@@ -66,17 +79,21 @@ class FormPages:
         form_class = await view.create_form()
         context: dict[str, Any] = {**await view.create_context(request), "model_view": view}
         if request.method == "GET":
-            context["form"] = form_class()
+            context["form"] = limit_form(form_class(data=view.new_record_data()), view, request)
+            context["inline_forms"] = await inlines.inline_forms(view)
             return await self._form_page(request, view.create_template, context)
         form_data = await request.form()
-        form = context["form"] = form_class(form_data)
-        if not form.validate():
+        form = context["form"] = limit_form(form_class(form_data), view, request, None, form_data)
+        lines = context["inline_forms"] = await inlines.inline_forms(view, formdata=form_data)
+        if not _all_valid(form, lines):
             return await self._form_page(request, view.create_template, context)
         try:
-            row = await view.insert_model(request, model_data(form.data, view.model))
+            then = inlines.applier(lines, request, None)
+            row = await view.insert_model(request, model_data(form.data, view.model), then)
         except ChangeRefused as refused:
             log.info("create of %s refused: %s", view.identity, refused.message)
             return await self._form_page(request, view.create_template, context, refused)
+        Flash.success(request, f"{view.name} {row} was created.")
         return RedirectResponse(self._after_save(request, form_data, view, row), status_code=302)
 
     async def edit(self, request: Request, view: ShopView) -> Response:
@@ -84,26 +101,33 @@ class FormPages:
         row = await view.get_object_for_edit(request)  # the row-level check runs on it
         if row is None:
             raise HTTPException(status_code=404)
-        form: Form = form_class(data=await view.get_form_data_for_edit(row))
+        form: Form = limit_form(form_class(data=await view.get_form_data_for_edit(row)), view, request, row)
         context: dict[str, Any] = {**await view.edit_context(request), "obj": row, "model_view": view, "form": form}
         if request.method == "GET":
+            context["inline_forms"] = await inlines.inline_forms(view, parent_key=row_key(view, row))
             return await self._form_page(request, view.edit_template, context)
         form_data = await request.form()
         as_new = view.save_as and saved_with(form_data, "Save as new")
         if as_new and not view_allows(view, request, "create"):
             raise HTTPException(status_code=403)
-        form = context["form"] = form_class(form_data)
-        if not form.validate():
+        form = context["form"] = limit_form(form_class(form_data), view, request, row, form_data)
+        key = row_key(view, row)
+        lines = context["inline_forms"] = (
+            [] if as_new else await inlines.inline_forms(view, formdata=form_data, parent_key=key)
+        )
+        if not _all_valid(form, lines):
             return await self._form_page(request, view.edit_template, context)
         data = model_data(form.data, row)
         try:
             if as_new:
                 row = await view.insert_model(request, data)
             else:
-                row = await view.update_model(request, request.path_params["pk"], data)
+                then = inlines.applier(lines, request, getattr(row, "version", None))
+                row = await view.update_model(request, request.path_params["pk"], data, then)
         except ChangeRefused as refused:
             log.info("edit of %s %s refused: %s", view.identity, request.path_params["pk"], refused.message)
             return await self._form_page(request, view.edit_template, context, refused)
+        Flash.success(request, f"{view.name} {row} was {'created' if as_new else 'changed'}.")
         return RedirectResponse(self._after_save(request, form_data, view, row), status_code=302)
 
     def _after_save(self, request: Request, form: FormData, view: ShopView, row: Any) -> URL:
@@ -139,6 +163,26 @@ class FormPages:
             Flash.success(request, f"{len(pks)} {noun.lower()} deleted.")
         url = URL(str(request.url_for("admin:list", identity=view.identity))).include_query_params(**params)
         return PlainTextResponse(str(url))
+
+    async def inline_lookup(self, request: Request, view: ShopView) -> Response:
+        """Rows an inline line may choose (an order line's product): the role must see their list too."""
+        name = request.path_params["relation"]
+        if name not in view.inlines:
+            raise HTTPException(status_code=404)
+        inline = inlines.inline_of(view, name)
+        target = self.admin.view_of_model(inline.chooser.mapper.class_)
+        if target is None or not view_allows(target, request, "list"):
+            raise HTTPException(status_code=403)
+        term = (request.query_params.get("term") or "").replace("\x00", "").strip()[:100]
+        if not term:
+            raise HTTPException(status_code=400)
+        defaults = view.inline_defaults.get(name, {})
+
+        def search() -> list[dict[str, Any]]:
+            with view.session_maker() as session:
+                return inlines.search_choices(session, inline, cast("ShopView", target), term, defaults)
+
+        return JSONResponse({"results": await anyio.to_thread.run_sync(search)})
 
     async def lookup(self, request: Request, view: ShopView) -> Response:
         """The form's related-row look-up: it searches another model, which the role must see too."""

@@ -6,16 +6,20 @@ the permission, and passes the view the URL names.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
+from sqladmin import ModelView
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from admin_site.audit import history
+from admin_site.lists.rows import render_cells
 from admin_site.security.signed_errors import ERROR, ERROR_SIGNATURE, signature_ok
+from admin_site.site.routes import view_allows
 from admin_site.site.urls import QueryLinks
+from admin_site.views import details
 
 if TYPE_CHECKING:
     from admin_site.site.admin import ShopAdmin
@@ -63,7 +67,21 @@ class ReadingPages:
         row = await view.get_object_for_details(request)  # the row-level check runs on it
         if row is None:
             raise HTTPException(status_code=404)
-        context = {**await view.details_context(request), "model_view": view, "model": row, "title": view.name}
+        panels = details.panels_of(self.admin, view, request)
+        await details.read_panels(view, panels, view._key_from_url(request.path_params["pk"]))
+        for panel in panels:
+            panel.cells = render_cells(cast(ModelView, panel.view), request, panel.rows, panel.columns)
+        context = {
+            **await view.details_context(request),
+            "model_view": view,
+            "model": row,
+            "title": f"{view.name} {row}",
+            "fields": details.fields(view, request, row),
+            "panels": panels,
+            "actions": details.applicable_actions(view, request, row),
+            "can_edit": view_allows(view, request, "edit") and await view.check_can_edit(request, row),
+            "can_delete": view_allows(view, request, "delete") and await view.check_can_delete(request, row),
+        }
         return await self.admin.templates.TemplateResponse(request, view.details_template, context)
 
     async def no_files(self, request: Request, view: ShopView) -> Response:

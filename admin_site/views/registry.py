@@ -26,7 +26,7 @@ def all_views(base: type[DeclarativeBase] = Base) -> list[type[ShopView]]:
     extra = [
         generated_view(mapper.class_)
         for mapper in sorted(base.registry.mappers, key=lambda m: m.class_.__name__)
-        if mapper.class_ not in declared
+        if mapper.class_ not in declared and getattr(mapper.class_, "__admin_view__", True)
     ]
     return [*SHOP_VIEWS, *SECURITY_VIEWS, *extra]
 

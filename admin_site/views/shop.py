@@ -7,19 +7,29 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import anyio
+from sqladmin.authorization import custom_action
+from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 from starlette.requests import Request
 from wtforms import Field, Form, PasswordField, validators
 
+from admin_site import formatting
 from admin_site.audit import choices as audit_choices
 from admin_site.audit.history import changes_html
 from admin_site.auth.passwords import hash_password, password_problem
+from admin_site.auth.permissions import SESSIONS
 from admin_site.auth.staff_rules import StaffChangeRefused, check_staff_change
 from admin_site.forms.bulk_actions import actions_of, bulk_action
 from admin_site.lists.filters import ChoiceFilter, ListFilter
+from admin_site.naming import humanise
 from admin_site.refusals import ChangeRefused
 from admin_site.views.base import ShopView
+from admin_site.views.panels import PanelSum
 from models import AuditLog, Category, Customer, Order, OrderItem, OrderStatus, Product, Role, StaffUser
+
+SPENDING_STATUSES = (OrderStatus.paid, OrderStatus.shipped, OrderStatus.delivered)  # what a customer has spent
+CANCELLABLE_STATUSES = (OrderStatus.pending, OrderStatus.paid)
+ORDER_KEYS = "orders_id_seq"  # the orders table's key sequence: a new order's number follows its key
 
 
 class CategoryAdmin(ShopView, model=Category):
@@ -37,14 +47,14 @@ class ProductAdmin(ShopView, model=Product):
     column_filters = ["category", "is_active", "is_low_stock", "price"]
     form_ajax_refs = {}  # categories are few: a plain drop-down
 
-    @bulk_action("activate", "Activate", done="activated")
+    @bulk_action("activate", "Activate", done="activated", sets={"is_active": True})
     def activate(self, product: Product, request: Request) -> str | None:
         if product.is_active:
             return "already active"
         product.is_active = True
         return None
 
-    @bulk_action("deactivate", "Deactivate", done="deactivated")
+    @bulk_action("deactivate", "Deactivate", done="deactivated", sets={"is_active": False})
     def deactivate(self, product: Product, request: Request) -> str | None:
         if not product.is_active:
             return "already inactive"
@@ -61,15 +71,18 @@ class CustomerAdmin(ShopView, model=Customer):
     column_searchable_list = [Customer.email, "full_name"]
     column_filters = ["country", "is_blocked", "created_at"]
     count_mode = "estimated"
+    panel_sums = {
+        "orders": [PanelSum("Amount spent", Order.total, Order.status.in_(SPENDING_STATUSES), kind=formatting.MONEY)]
+    }
 
-    @bulk_action("block", "Block", done="blocked")
+    @bulk_action("block", "Block", done="blocked", sets={"is_blocked": True})
     def block(self, customer: Customer, request: Request) -> str | None:
         if customer.is_blocked:
             return "already blocked"
         customer.is_blocked = True
         return None
 
-    @bulk_action("unblock", "Unblock", done="unblocked")
+    @bulk_action("unblock", "Unblock", done="unblocked", sets={"is_blocked": False})
     def unblock(self, customer: Customer, request: Request) -> str | None:
         if not customer.is_blocked:
             return "not blocked"
@@ -88,8 +101,32 @@ class OrderAdmin(ShopView, model=Order):
     column_labels = {"customer": "Customer e-mail", "customer.email": "customer e-mail"}
     count_mode = "estimated"
     form_edit_readonly = [Order.number]  # customers and invoices quote it
+    inlines = ["items"]
+    inline_defaults = {"items": {"unit_price": "price"}}  # a new line costs what the product costs
+    # A new order's number comes from the server (on_model_change); the form asks for the rest.
+    form_create_rules = ["customer", "status", "placed_at", "shipped_at", "discount_pct", "shipping_fee", "notes"]
+    column_details_list = [
+        "number", "customer", "status", "placed_at", "shipped_at", "item_count",
+        "subtotal", "discount_pct", "shipping_fee", "total", "notes",
+    ]  # fmt: skip
 
-    @bulk_action("mark_shipped", "Mark as shipped", done="shipped")
+    async def on_model_change(self, data: dict[str, Any], model: Any, is_created: bool, request: Request) -> None:
+        """A new order takes the next key of the orders table, and its number from it: SO-0000042."""
+        if is_created:
+            model.id = await anyio.to_thread.run_sync(self._next_order_id)
+            model.number = f"SO-{model.id:07d}"
+
+    def _next_order_id(self) -> int:
+        with self.session_maker() as session:
+            return session.execute(select(func.nextval(ORDER_KEYS))).scalar_one()
+
+    @bulk_action(
+        "mark_shipped",
+        "Mark as shipped",
+        done="shipped",
+        shown_for=lambda order: order.status == OrderStatus.paid,
+        sets={"status": OrderStatus.shipped},
+    )
     def mark_shipped(self, order: Order, request: Request) -> str | None:
         if order.status != OrderStatus.paid:
             return "not paid"
@@ -99,9 +136,15 @@ class OrderAdmin(ShopView, model=Order):
         order.status, order.shipped_at = OrderStatus.shipped, now
         return None
 
-    @bulk_action("cancel", "Cancel", done="cancelled")
+    @bulk_action(
+        "cancel",
+        "Cancel order",
+        done="cancelled",
+        shown_for=lambda order: order.status in CANCELLABLE_STATUSES,
+        sets={"status": OrderStatus.cancelled},
+    )
     def cancel(self, order: Order, request: Request) -> str | None:
-        if order.status not in (OrderStatus.pending, OrderStatus.paid):
+        if order.status not in CANCELLABLE_STATUSES:
             return f"already {order.status.value}"
         order.status = OrderStatus.cancelled
         return None
@@ -109,7 +152,15 @@ class OrderAdmin(ShopView, model=Order):
 
 class OrderItemAdmin(ShopView, model=OrderItem):
     icon = "fa-solid fa-list"
-    column_list = [OrderItem.id, "order", "product", OrderItem.quantity, OrderItem.unit_price, "line_total"]
+    column_list = [
+        OrderItem.id,
+        "order",
+        "product.sku",
+        "product",
+        OrderItem.quantity,
+        OrderItem.unit_price,
+        "line_total",
+    ]
     column_searchable_list = ["order.number", "product.sku"]
     column_labels = {"order.number": "Order number", "product.sku": "SKU"}
     count_mode = "estimated"
@@ -124,6 +175,12 @@ class StaffUserAdmin(ShopView, model=StaffUser):
     icon = "fa-solid fa-id-badge"
     can_delete = False
     form_columns = [StaffUser.email, StaffUser.full_name, StaffUser.role, StaffUser.is_active]
+
+    def record_links(self, request: Request, staff: StaffUser) -> list[tuple[str, str, str]]:
+        """(id, label, URL) of the buttons the person's page adds: their sessions, for whoever may end them."""
+        if not self.has_permission(request, custom_action(SESSIONS)):
+            return []
+        return [("record-sessions", "Sessions", str(request.url_for("admin:staff_sessions", pk=staff.id)))]
 
     async def scaffold_form(self, rules: list[str] | None = None) -> type[Form]:
         base = await super().scaffold_form(rules)
@@ -152,7 +209,7 @@ class StaffUserAdmin(ShopView, model=StaffUser):
         elif is_created:
             raise ChangeRefused("A new staff member needs a password.", field_names=("new_password",))
 
-    @bulk_action("deactivate", "Deactivate", done="deactivated")
+    @bulk_action("deactivate", "Deactivate", done="deactivated", sets={"is_active": False})
     def deactivate(self, staff: StaffUser, request: Request) -> str | None:
         """Same rules as the edit form: nobody deactivates themselves, the last active admin stays."""
         actor_id = request.state.staff_user.id
@@ -171,7 +228,8 @@ class StaffUserAdmin(ShopView, model=StaffUser):
 
 
 def _check_password_policy(form: Form, field: Field) -> None:
-    problem = password_problem(field.data or "")
+    personal = [getattr(getattr(form, name, None), "data", None) or "" for name in ("email", "full_name")]
+    problem = password_problem(field.data or "", personal)
     if problem:
         raise validators.ValidationError(problem)
 
@@ -212,6 +270,11 @@ class AuditLogAdmin(ShopView, model=AuditLog):
         "at",
     ]
     column_formatters_detail = {AuditLog.changes: lambda entry, _attr: changes_html(None, entry.changes)}
+    # What and which: "Staff user", "Login", not the slugs the log keeps.
+    column_formatters = {
+        AuditLog.entity: lambda entry, _attr: humanise((entry.entity or "").replace("-", "_")),
+        AuditLog.action: lambda entry, _attr: humanise(entry.action or ""),
+    }
     show_history = False  # an audit entry never changes
 
 
