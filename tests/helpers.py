@@ -12,6 +12,7 @@ import asyncio
 import html
 import io
 import re
+import time
 import zipfile
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from xml.etree import ElementTree
 
 from alembic.config import Config
 from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 import models
@@ -47,10 +49,19 @@ def alembic_config(url: str) -> Config:
     return migrations.alembic_config(url, configure_logging=False)
 
 
-def truncate_all(engine: Engine) -> None:
+def truncate_all(engine: Engine, attempts: int = 5) -> None:
+    """Empty every table. A browser test's server may still be finishing a request that holds row locks
+    (PostgreSQL then picks one side of a deadlock): the TRUNCATE is simply tried again."""
     tables = ", ".join(t.name for t in models.Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as error:
+            if "deadlock detected" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def fetch(db: Engine, model: type, pk: Any) -> Any:
