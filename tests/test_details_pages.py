@@ -104,3 +104,13 @@ def test_error_pages_keep_the_menu_and_a_way_back(client, login_as, db):
     denied = client.get("/admin/staff-user/list")
     assert denied.status_code == 403
     assert "Your role does not allow this" in denied.text and 'id="navbar-menu"' in denied.text
+
+
+def test_the_audit_log_names_records_by_their_label(client, login_as, db):
+    tent = factories.product(db)
+    order = factories.order(db, items=[(tent, 1)])
+    login_as(Role.admin)
+    client.post("/admin/order/action/cancel", data={"pks": str(order.id)})
+    listed = client.get("/admin/audit-log/list?action=cancel").text
+    row = listed.split("<tbody>", 1)[1]
+    assert f"<td>{order.number}</td>" in row and "<td>Order</td>" in row and "<td>Cancel</td>" in row

@@ -32,7 +32,7 @@ from admin_site.operations import Operations
 from admin_site.settings import Settings
 from models import AuditLog, Customer, Role
 from tests import factories
-from tests.helpers import PASSWORD, alembic_config, customer_form, fetch, sends_csrf_token, truncate_all
+from tests.helpers import PASSWORD, alembic_config, customer_form, fetch, order_form, sends_csrf_token, truncate_all
 
 pytestmark = pytest.mark.slow
 
@@ -188,6 +188,21 @@ def test_an_edit_posted_during_an_outage_keeps_the_input(signed_in, server, data
     )
     assert saved.status_code == 302, saved.text[-300:]
     assert fetch(data, Customer, customer.id).first_name == "Typed while down"
+
+
+def test_an_order_posted_during_an_outage_keeps_its_lines_as_typed(signed_in, server, data):
+    tent = factories.product(data, sku="TENT-1", name="Tent")
+    order = factories.order(data, items=[(tent, 1)])
+    with server.stopped():
+        response = signed_in.post(
+            f"/admin/order/edit/{order.id}",
+            data=order_form(order)
+            | {"items-0-product": str(tent.id), "items-0-chosen": "TENT-1 · Tent", "items-0-quantity": "7"}
+            | {"items-0-unit_price": "9.50", "items__shown": ""},
+        )
+    assert response.status_code == 503 and "The database is unavailable" in response.text
+    assert 'name="items-0-quantity" value="7"' in response.text
+    assert 'value="TENT-1 · Tent"' in response.text  # the chooser's text as typed: no label could be read
 
 
 # -- an export cut by the database: a live server, because only a real connection can be cut ---------

@@ -168,7 +168,11 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
             statements = self._list_statements(by_keys, params, counting=None)
         assert first.row_count is not None  # the first read counts: `counting` is never None here
         page = listing.fetch_page(session, statements, params=params, row_count=first.row_count)
+        self.label_rows(session, page.rows)
         return page, first.beside
+
+    def label_rows(self, session: Session, rows: list[Any]) -> None:
+        """A view's chance to read, for the whole page at once, what its cells show besides the rows."""
 
     @property
     def _list_query_is_fixed(self) -> bool:

@@ -11,18 +11,20 @@ quantity is refused next to its line before anything is written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from sqladmin.forms import get_model_form
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import RelationshipProperty, Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, IntegerField, validators
 
+from admin_site.db.outage import is_unavailable
 from admin_site.forms.inline_writes import InlineChanges, InlineLine
 from admin_site.forms.validators import ConstraintAwareConverter
 from admin_site.forms.writes import AfterWrite
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from admin_site.views.base import ShopView
 
 SHOWN = "__shown"  # `items__shown`: keys of the lines the form showed
+CHOSEN_TEXT = "-chosen"  # `items-0-chosen`: the chooser's text as typed, shown again if the form comes back
 MIN_LINES_MESSAGE = "Add at least one line."
 
 
@@ -134,6 +137,12 @@ class InlineForm:
     shown: list[str]  # keys of the lines the form showed (posted back as `<name>__shown`)
     labels: dict[str, str]  # chosen row key → its label (the product's "SKU · name")
     defaults: dict[str, str]  # line field → attribute of the chosen row that fills it
+    typed: dict[str, str] = field(default_factory=dict)  # line prefix → the chooser text as posted (`items-0`)
+
+    def chosen_text(self, entry: Any) -> str:
+        """What a line's chooser shows: the chosen row's label, else what was typed (the database may be down)."""
+        key = entry.form[self.inline.chooser.key].data
+        return self.labels.get(str(key), "") or self.typed.get(entry.name, "")
 
     @property
     def entries(self) -> list[Any]:
@@ -187,9 +196,16 @@ async def inline_forms(view: ShopView, *, formdata: FormData | None = None, pare
             form, shown = form_class(data=lines_data(inline, rows)), [str(row.id) for row in rows]
         else:
             form, shown = form_class(data={name: [{}]}), []
-        chosen = [e.form[inline.chooser.key].data for e in getattr(form, name).entries]
-        labels = await _in_thread(view, partial(chooser_labels, inline=inline, keys=chosen))
-        found.append(InlineForm(inline, form, shown, labels, view.inline_defaults.get(name, {})))
+        entries = getattr(form, name).entries
+        typed = {e.name: str(formdata.get(f"{e.name}{CHOSEN_TEXT}") or "") for e in entries} if formdata else {}
+        chosen = [e.form[inline.chooser.key].data for e in entries]
+        try:
+            labels = await _in_thread(view, partial(chooser_labels, inline=inline, keys=chosen))
+        except SQLAlchemyError as error:
+            if formdata is None or not is_unavailable(error):
+                raise
+            labels = {}  # the database is down: the lines are shown as typed
+        found.append(InlineForm(inline, form, shown, labels, view.inline_defaults.get(name, {}), typed))
     return found
 
 

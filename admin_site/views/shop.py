@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import anyio
 from sqladmin.authorization import custom_action
+from sqladmin.helpers import slugify_class_name
 from sqlalchemy import func, select
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 from starlette.requests import Request
 from wtforms import Field, Form, PasswordField, validators
 
 from admin_site import formatting
 from admin_site.audit import choices as audit_choices
-from admin_site.audit.history import changes_html
+from admin_site.audit.history import changes_html, record_labels
 from admin_site.auth.passwords import hash_password, password_problem
 from admin_site.auth.permissions import SESSIONS
 from admin_site.auth.staff_rules import StaffChangeRefused, check_staff_change
@@ -25,7 +28,7 @@ from admin_site.naming import humanise
 from admin_site.refusals import ChangeRefused
 from admin_site.views.base import ShopView
 from admin_site.views.panels import PanelSum
-from models import AuditLog, Category, Customer, Order, OrderItem, OrderStatus, Product, Role, StaffUser
+from models import AuditLog, Base, Category, Customer, Order, OrderItem, OrderStatus, Product, Role, StaffUser
 
 SPENDING_STATUSES = (OrderStatus.paid, OrderStatus.shipped, OrderStatus.delivered)  # what a customer has spent
 CANCELLABLE_STATUSES = (OrderStatus.pending, OrderStatus.paid)
@@ -270,12 +273,30 @@ class AuditLogAdmin(ShopView, model=AuditLog):
         "at",
     ]
     column_formatters_detail = {AuditLog.changes: lambda entry, _attr: changes_html(None, entry.changes)}
-    # What and which: "Staff user", "Login", not the slugs the log keeps.
+    # What and which: "Staff user", "Login", the record's label — not the slugs and keys the log keeps.
     column_formatters = {
         AuditLog.entity: lambda entry, _attr: humanise((entry.entity or "").replace("-", "_")),
         AuditLog.action: lambda entry, _attr: humanise(entry.action or ""),
+        AuditLog.entity_pk: lambda entry, _attr: getattr(entry, "record_label", None) or entry.entity_pk,
     }
+
+    def label_rows(self, session: Session, rows: list[Any]) -> None:
+        """Each entry's record by its label ("SO-0000042"; its key once it is gone): one statement per entity."""
+        records = [(entry.entity or "", entry.entity_pk or "") for entry in rows]
+        labels = record_labels(session, record_models(), records)
+        for entry, record in zip(rows, records, strict=True):
+            entry.record_label = labels.get(record)
+
     show_history = False  # an audit entry never changes
+
+
+@cache
+def record_models() -> dict[str, Any]:
+    """Every model by the entity name the audit log records for it (its view's identity)."""
+    return {
+        slugify_class_name(m.class_.__name__): SimpleNamespace(model=m.class_, pk_columns=list(m.primary_key))
+        for m in Base.registry.mappers
+    }
 
 
 SHOP_VIEWS: list[type[ShopView]] = [
