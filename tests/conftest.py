@@ -21,7 +21,7 @@ from admin_site.auth import passwords
 from admin_site.db.embedded import EmbeddedPostgres
 from admin_site.site.templating import ASYNC_TEMPLATES
 from tests import factories
-from tests.helpers import PASSWORD, alembic_config, browser_client, login, truncate_all
+from tests.helpers import PASSWORD, alembic_config, browser_client, login, served_in_thread, truncate_all
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PGDATA = Path(os.environ.get("TEST_PGDATA", f"/var/tmp/admin-site-test-{os.getuid()}/pgdata"))
@@ -203,25 +203,8 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 @pytest.fixture(scope="session")
 def live_server(app):
     """The app served by uvicorn on a free loopback port, in a background thread."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "live server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_in_thread(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,13 @@ imported again as `tests.conftest` it would be a second copy of the module).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import io
 import re
+import socket
+import subprocess
+import threading
 import time
 import zipfile
 from collections.abc import Coroutine, Iterator
@@ -431,3 +435,43 @@ def xlsx_sheets(content: bytes) -> list[list[list[Any]]]:
 class _Collect:
     def __init__(self, into: list[bytes]) -> None:
         self.write = into.append
+
+
+# -- servers the tests start: a free loopback port, the app in a thread, a process stopped for sure -------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def served_in_thread(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port in a background thread; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Terminate `process`, and kill it if it has not ended within `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

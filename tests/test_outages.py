@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-import uvicorn
 from alembic import command
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
@@ -32,7 +30,16 @@ from admin_site.operations import Operations
 from admin_site.settings import Settings
 from models import AuditLog, Customer, Role
 from tests import factories
-from tests.helpers import PASSWORD, alembic_config, customer_form, fetch, order_form, sends_csrf_token, truncate_all
+from tests.helpers import (
+    PASSWORD,
+    alembic_config,
+    customer_form,
+    fetch,
+    order_form,
+    sends_csrf_token,
+    served_in_thread,
+    truncate_all,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -210,19 +217,8 @@ def test_an_order_posted_during_an_outage_keeps_its_lines_as_typed(signed_in, se
 
 @pytest.fixture(scope="module")
 def live(broken_app) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    served = uvicorn.Server(uvicorn.Config(broken_app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not served.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    served.should_exit = True
-    thread.join(timeout=10)
+    with served_in_thread(broken_app) as url:
+        yield url
 
 
 def test_an_export_cut_by_the_database_is_a_cut_download_audited_as_failed(live, server, data, staff, monkeypatch):

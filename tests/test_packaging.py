@@ -12,7 +12,6 @@ import configparser
 import os
 import shutil
 import site
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -28,7 +27,7 @@ from sqlalchemy import create_engine, inspect, text
 import models
 from admin_site import resources
 from admin_site.db import migrations
-from tests.helpers import alembic_config
+from tests.helpers import alembic_config, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "admin_site", "models", "migrations")
@@ -202,9 +201,7 @@ def test_installed_wheel_migrates_and_serves_from_its_own_files(installed: Path,
         engine.dispose()
 
     # serve: migrates (nothing to do), then answers with the installed templates and static files.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [str(installed / "bin" / "admin-site"), "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -231,9 +228,4 @@ def test_installed_wheel_migrates_and_serves_from_its_own_files(installed: Path,
         assert script.status_code == 200
         assert script.text == (Path(where).parent / "static" / "csrf.js").read_text()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, timeout=15)

@@ -27,10 +27,9 @@ from sqlalchemy.orm import Session
 
 from admin_site.auth.passwords import hash_password
 from admin_site.db.embedded import EmbeddedPostgres
-from benchmarks.run import free_port
 from models import AuditLog, Role, StaffUser
 from tests import factories
-from tests.helpers import PASSWORD, alembic_config, truncate_all
+from tests.helpers import PASSWORD, alembic_config, free_port, stop_process, truncate_all
 
 pytestmark = pytest.mark.slow
 
@@ -57,16 +56,6 @@ def wait_healthy(port: int, process: subprocess.Popen, log: Path, within: float 
         time.sleep(0.2)
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def test_two_serve_processes_started_together_on_an_old_schema_both_come_up(fresh_database_url, tmp_path):
     url = fresh_database_url("two_serves")
     script = ScriptDirectory.from_config(alembic_config(url))
@@ -81,7 +70,7 @@ def test_two_serve_processes_started_together_on_an_old_schema_both_come_up(fres
             wait_healthy(port, process, log)
     finally:
         for process in processes:
-            stop(process)
+            stop_process(process)
     engine = create_engine(url)
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT version_num FROM alembic_version")) == head
@@ -156,7 +145,7 @@ def test_sigterm_during_exports_exits_within_the_grace_period_leaving_nothing_be
         for reader in readers:
             reader.join(timeout=10)
     finally:
-        stop(process)
+        stop_process(process)
     output = log.read_text()
     assert took < GRACE + 4, (took, output[-3000:])
     assert isinstance(results["csv"], httpx.RemoteProtocolError), results  # cut, never a clean end

@@ -252,8 +252,9 @@ def render_cells(view: ModelView, request: Request, rows: list[Any], names: list
     may_view = row_permission(view, request, Action.DETAILS, view.can_view_details)
     table = []
     labelled = label_attribute(view.model) is not None  # else its key names it: "#42"
+    key_of = row_key(view._mapper)
     for row in rows:
-        label = esc(str(row) if labelled else f"#{row_key(sa_inspect(type(row)))(row)}")
+        label = esc(str(row) if labelled else f"#{key_of(row)}")
         cells = [Markup(f'<a href="{link_to(row)}">{label}</a>' if may_view(row) else label)]
         sql_values = getattr(row, VALUES_ATTR, None)
         for column in columns:
