@@ -57,6 +57,7 @@ class Watchdog:
         self._leases: dict[int, Lease] = {}
         self._in_use: Counter[str] = Counter()
         self._thread: threading.Thread | None = None
+        self._wakes_at = 0.0  # when the watchdog looks next, unless woken
 
     def arm(self, connection: Any, seconds: float, pool: str) -> None:
         """Give `connection` `seconds` from now (a second call replaces the first lease)."""
@@ -65,9 +66,11 @@ class Watchdog:
             if key not in self._leases:
                 self._in_use[pool] += 1
                 metrics.POOL_IN_USE.labels(pool).set(self._in_use[pool])
-            self._leases[key] = Lease(connection, time.monotonic() + seconds, seconds, pool)
+            deadline = time.monotonic() + seconds
+            self._leases[key] = Lease(connection, deadline, seconds, pool)
             self._ensure_running()
-            self._changed.notify()
+            if deadline < self._wakes_at:  # else it looks in time anyway: waking a thread per checkout costs the GIL
+                self._changed.notify()
 
     def disarm(self, connection: Any) -> None:
         """The connection is back in its pool, or closed: no deadline any more. Idempotent."""
@@ -102,8 +105,9 @@ class Watchdog:
                         metrics.DB_ERRORS.labels("deadline").inc()
                         _shut_down_socket(lease.connection)
                 pending = [lease.deadline for lease in self._leases.values() if lease.deadline > 0.0]
-                wait = min([MAX_SLEEP, *(deadline - now for deadline in pending)])
-                self._changed.wait(timeout=max(wait, 0.01))
+                wait = max(min([MAX_SLEEP, *(deadline - now for deadline in pending)]), 0.01)
+                self._wakes_at = now + wait
+                self._changed.wait(timeout=wait)
 
 
 WATCHDOG = Watchdog()
