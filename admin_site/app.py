@@ -32,6 +32,7 @@ from admin_site.db.engine import (
     resolve_database_url,
 )
 from admin_site.db.health import answers_within
+from admin_site.imports.pages import FORM_OVERHEAD, UPLOAD_PATH
 from admin_site.resources import TEMPLATES
 from admin_site.routes import route_table, static_mounts
 from admin_site.security.errors import server_error
@@ -98,7 +99,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for view in [*all_views(), *all_pages()]:
         admin.add_view(own_class(view))
     admin.serve(
-        route_table(admin, authentication, settings), static_mounts(), settings.trusted_origins, settings.operations
+        route_table(admin, authentication, settings),
+        static_mounts(),
+        settings.trusted_origins,
+        settings.operations,
+        uploads=(UPLOAD_PATH, settings.import_max_bytes + FORM_OVERHEAD),  # an import's file (admin_site/imports/)
     )
     # The routes never change once built, so each URL is resolved by name once (CachedRouter).
     app.router = CachedRouter(

@@ -15,8 +15,10 @@ from admin_site.audit.history import HistoryPage
 from admin_site.audit.log import STAFF_ENTITY
 from admin_site.auth.backend import StaffAuthentication
 from admin_site.auth.permissions import SESSIONS
+from admin_site.dashboard.page import DashboardPage
 from admin_site.export import routes as export
 from admin_site.forms.bulk_actions import BulkActionPages
+from admin_site.imports.pages import ImportPages, import_limits
 from admin_site.lists import saved_views
 from admin_site.lists.lookup import FilterLookup
 from admin_site.resources import STATIC
@@ -43,9 +45,10 @@ def route_table(admin: ShopAdmin, backend: StaffAuthentication, settings: Settin
     bulk = BulkActionPages(admin.templates)
     history = HistoryPage(admin.templates)
     staff_sessions = StaffSessionsPage(admin, settings)
+    imports = ImportPages(admin.templates, import_limits(settings))
     see_sessions = OnPage(STAFF_ENTITY, custom_action(SESSIONS))  # a staff member's sessions: admins
     return [
-        AdminRoute("/", reading.home, "index", OnPage("dashboard")),
+        AdminRoute("/", DashboardPage(admin).show, "index", OnPage("dashboard")),
         AdminRoute("/login", session.login, "login", PUBLIC, GET_POST),
         AdminRoute("/logout", session.logout, "logout", SIGNED_IN, GET_POST),
         AdminRoute("/logout-everywhere", session.logout_everywhere, "logout_everywhere", SIGNED_IN, POST),
@@ -84,8 +87,12 @@ def route_table(admin: ShopAdmin, backend: StaffAuthentication, settings: Settin
             "/{identity}/saved-views/{saved_id}/delete", saved_views.remove, "saved_view_delete", Action.LIST, POST
         ),
         AdminRoute("/{identity}/filter-lookup", FilterLookup(admin).lookup, "filter_lookup", Action.LIST),
-        # SQLAdmin's links that lead nowhere here: no role may import, no model stores files.
-        AdminRoute("/{identity}/import", reading.no_files, "import", Action.IMPORT, POST),
+        # Import from a spreadsheet: upload, preview (nothing written), confirm once (admin_site/imports/pages.py).
+        AdminRoute("/{identity}/import", imports.upload, "import", Action.IMPORT, GET_POST),
+        AdminRoute("/{identity}/import/{token}", imports.preview, "import_preview", Action.IMPORT),
+        AdminRoute("/{identity}/import/{token}/refusals.csv", imports.refusals, "import_refusals", Action.IMPORT),
+        AdminRoute("/{identity}/import/{token}/confirm", imports.confirm, "import_confirm", Action.IMPORT, POST),
+        # SQLAdmin's links that lead nowhere here: no model stores files.
         AdminRoute("/{identity}/{pk:path}/{column_name}/download/", reading.no_files, "file_download", Action.DETAILS),
         AdminRoute("/{identity}/{pk:path}/{column_name}/preview/", reading.no_files, "file_preview", Action.DETAILS),
     ]

@@ -65,6 +65,10 @@ class Settings:
     # How pages show money and times (formatting.py):
     currency: str = "EUR"
     time_zone: str = "UTC"
+    # Imports from a spreadsheet (admin_site/imports/): the largest file, the most rows, how long a preview is kept.
+    import_max_bytes: int = 20_000_000
+    import_max_rows: int = 200_000
+    import_preview_ttl: int = 3600
     # How the app runs as a service: time limits, workers, stopping, memory bounds, logs, metrics (operations.py):
     operations: Operations = field(default_factory=Operations)
 
@@ -105,6 +109,9 @@ class Settings:
             login_throttle_window=int(env.get("LOGIN_THROTTLE_WINDOW", str(15 * 60))),
             currency=env.get("ADMIN_CURRENCY", "EUR").strip().upper(),
             time_zone=env.get("ADMIN_TIME_ZONE", "UTC").strip(),
+            import_max_bytes=int(env.get("IMPORT_MAX_BYTES", "20000000")),
+            import_max_rows=int(env.get("IMPORT_MAX_ROWS", "200000")),
+            import_preview_ttl=int(env.get("IMPORT_PREVIEW_TTL", "3600")),
             operations=Operations.from_env(env),
             trusted_origins=tuple(o.rstrip("/") for o in _comma_list(env.get("ADMIN_TRUSTED_ORIGINS", ""))),
         )

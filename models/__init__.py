@@ -4,6 +4,8 @@ from models import stored_totals  # noqa: F401 - registers the session events th
 from models.audit import AuditLog
 from models.base import Base
 from models.catalog import Category, Product
+from models.dashboard import DashboardZone, ProductDay, ProductMonth, SalesDay, SalesMonth  # noqa: F401 - the summary
+from models.imports import ImportBatch, ImportRow
 from models.preferences import SavedView
 from models.sales import Customer, Order, OrderItem, OrderStatus
 from models.security import LoginAttempt, StaffSession
@@ -14,6 +16,8 @@ __all__ = [
     "Base",
     "Category",
     "Customer",
+    "ImportBatch",
+    "ImportRow",
     "LoginAttempt",
     "Order",
     "OrderItem",

@@ -67,6 +67,10 @@ def main() -> None:
                 page.fill("#login-password", password)
                 page.click("button[type=submit]")
                 page.wait_for_url(re.compile(r"/admin/$"))
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('canvas[data-chart]')].every((c) => c.chart)"
+                )
+                page.screenshot(path=OUT / "dashboard.png")  # the first screen of the home page
                 page.goto(f"{base}/admin/order/list")
                 page.screenshot(path=OUT / "orders-list.png")
                 page.goto(f"{base}/admin/order/details/5")

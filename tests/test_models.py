@@ -280,6 +280,16 @@ def _duplicate_session_token(session: Session) -> None:
     session.add(models.StaffSession(**row))
 
 
+def _duplicate_import_token(session: Session) -> None:
+    staff = make_staff_user(session)
+    session.flush()
+    row = {"staff_user_id": staff.id, "token_hash": "b" * 64, "entity": "product", "file_name": "a.csv",
+           "key_column": "sku", "columns": ["sku"], "counts": {}, "expires_at": datetime.now(UTC)}  # fmt: skip
+    session.add(models.ImportBatch(**row))
+    session.commit()
+    session.add(models.ImportBatch(**row))
+
+
 UNIQUE_CASES: dict[str, Callable[[Session], None]] = {
     "uq_categories_name": _duplicate_category_name,
     "uq_categories_slug": _duplicate_category_slug,
@@ -290,6 +300,7 @@ UNIQUE_CASES: dict[str, Callable[[Session], None]] = {
     "uq_staff_users_email": _duplicate_staff_email,
     "uq_saved_views_staff_user_id_view_identity_name": _duplicate_saved_view,
     "uq_staff_sessions_token_hash": _duplicate_session_token,
+    "uq_import_batches_token_hash": _duplicate_import_token,
 }
 
 

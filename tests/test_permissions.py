@@ -26,6 +26,7 @@ from admin_site.auth.permissions import (
     DELETE,
     EDIT,
     EXPORT,
+    IMPORT,
     MATRIX,
     OPERATIONS,
     VIEW,
@@ -160,7 +161,8 @@ def row_of(shop: dict[str, Any], view: Any) -> Any:
 def may(role: Role, view: Any, operation: str) -> bool:
     """The matrix's answer, within what the view offers at all (`can_delete = False` …)."""
     offered = {VIEW: view.can_view_details, CREATE: view.can_create, EDIT: view.can_edit,
-               DELETE: view.can_delete, EXPORT: view.can_export}.get(operation, True)  # fmt: skip
+               DELETE: view.can_delete, EXPORT: view.can_export,
+               IMPORT: view.can_import and getattr(view, "import_key", None)}.get(operation, True)  # fmt: skip
     return bool(offered) and is_allowed(role, view.identity, operation)
 
 
@@ -269,6 +271,16 @@ def calls_for(app, role: Role, identity: str, shop: dict[str, Any]) -> list[Call
             )
         )
 
+    if has_route(app, "import_preview"):  # import from a spreadsheet: its form, an upload without a file, a preview
+        token = "no-such-preview-" + "x" * 27  # and its confirmation that do not exist (for those who may: 404)
+        calls += [
+            Call("import form", can[IMPORT], "GET", f"{base}/import"),
+            Call("import upload", can[IMPORT], "POST", f"{base}/import", {}, (400,)),
+            Call("import preview", can[IMPORT], "GET", f"{base}/import/{token}", ok=(404,)),
+            Call("import refusals", can[IMPORT], "GET", f"{base}/import/{token}/refusals.csv", ok=(404,)),
+            Call("import confirm", can[IMPORT], "POST", f"{base}/import/{token}/confirm", {}, (404,)),
+        ]
+
     victim = _deletable(identity, shop) if can[DELETE] else pk
 
     def deleted(_: Snapshot) -> None:
@@ -281,7 +293,7 @@ def calls_for(app, role: Role, identity: str, shop: dict[str, Any]) -> list[Call
 # Routes this test reaches for every view (or, the first group, tests elsewhere in this file), and
 # routes that belong to no view. A route added to the admin later must be added to one of them.
 EXERCISED_ROUTES = {
-    "import", "file_download", "file_preview", "view-permissions", "view-account",
+    "import", "import_preview", "import_refusals", "import_confirm", "file_download", "file_preview", "view-permissions", "view-account",
     "list", "details", "create", "edit", "delete", "export", "export_selected", "ajax_lookup", "filter_lookup",
     "history", "saved_view_save", "saved_view_delete", "action_confirm", "action", "inline_lookup",
     "staff_sessions", "staff_sessions_end",

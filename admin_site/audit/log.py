@@ -43,9 +43,10 @@ LOGIN, LOGIN_FAILED, DENIED, EXPORT = "login", "login_failed", "denied", "export
 LOGOUT, LOGOUT_EVERYWHERE = "logout", "logout_everywhere"
 SESSION_ENDED, ALL_SESSIONS_ENDED = "session_ended", "all_sessions_ended"  # by an admin, on the person's page
 CSRF_REFUSED = "csrf_refused"  # a state-changing request without its token or from another site (csrf_refusals.py)
+IMPORT = "import"  # a spreadsheet applied (file, counts); each record it changed has its own create/update row
 # Events: recorded, but not part of a record's history (its changes).
 EVENTS = (LOGIN, LOGIN_FAILED, LOGOUT, LOGOUT_EVERYWHERE, SESSION_ENDED, ALL_SESSIONS_ENDED, DENIED, CSRF_REFUSED)
-NOT_CHANGES = (*EVENTS, EXPORT)
+NOT_CHANGES = (*EVENTS, EXPORT, IMPORT)
 
 STAFF_ENTITY = "staff-user"  # the staff view's identity: a log-in shows in that person's history
 

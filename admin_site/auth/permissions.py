@@ -15,9 +15,11 @@ from starlette.requests import Request
 from models.staff import Role
 
 VIEW, CREATE, EDIT, DELETE, EXPORT = "view", "create", "edit", "delete", "export"
-OPERATIONS = (VIEW, CREATE, EDIT, DELETE, EXPORT)
+IMPORT = "import"  # a spreadsheet's rows into a view that takes imports (`import_key`: admin_site/imports/)
+OPERATIONS = (VIEW, CREATE, EDIT, DELETE, EXPORT, IMPORT)
 ALL = "all"
 SESSIONS = "sessions"  # not a bulk action: the staff sessions page (admin_site/routes.py)
+REVENUE = "revenue"  # on the dashboard: revenue, average order value, revenue charts, top products (dashboard/page.py)
 
 viewer, support, manager, admin = Role.viewer, Role.support, Role.manager, Role.admin
 
@@ -26,10 +28,10 @@ Grant = AbstractSet[str] | str  # some operations, or ALL
 # view identity → role → operations. A role missing from a row may do nothing there; a view missing
 # from the matrix altogether is admins-only (UNLISTED_VIEW below).
 MATRIX: dict[str, dict[Role, Grant]] = {
-    "dashboard":   {viewer: {VIEW}, support: {VIEW}, manager: {VIEW}, admin: ALL},
+    "dashboard":   {viewer: {VIEW}, support: {VIEW}, manager: {VIEW, REVENUE}, admin: ALL},
     "category":    {viewer: {VIEW}, support: {VIEW}, manager: ALL, admin: ALL},
     "product":     {viewer: {VIEW}, support: {VIEW, EXPORT}, manager: ALL, admin: ALL},
-    "customer":    {viewer: {VIEW}, support: {VIEW, CREATE, EDIT, EXPORT}, manager: ALL, admin: ALL},
+    "customer":    {viewer: {VIEW}, support: {VIEW, CREATE, EDIT, EXPORT, IMPORT}, manager: ALL, admin: ALL},
     "order":       {viewer: {VIEW}, support: {VIEW, CREATE, EDIT, EXPORT, "mark_shipped"}, manager: ALL, admin: ALL},
     "order-item":  {viewer: {VIEW}, support: {VIEW, CREATE, EDIT, DELETE}, manager: ALL, admin: ALL},
     "staff-user":  {manager: {VIEW}, admin: {VIEW, CREATE, EDIT, EXPORT, "deactivate", SESSIONS}},
@@ -50,6 +52,7 @@ _SQLADMIN_TO_OPERATION: dict[str, str] = {
     Action.EDIT: EDIT,
     Action.DELETE: DELETE,
     Action.EXPORT: EXPORT,
+    Action.IMPORT: IMPORT,
 }
 
 
@@ -59,7 +62,7 @@ def operation_for(action: str) -> str | None:
         return _SQLADMIN_TO_OPERATION[action]
     if action.startswith("action:"):
         return action.removeprefix("action:")
-    return None  # import and anything unknown: never granted
+    return None  # anything unknown: never granted
 
 
 # A view of a model added later, with no row in MATRIX yet: admins only, until someone decides.

@@ -7,9 +7,9 @@ shareable URL. None of them runs a DISTINCT over the listed table to draw itself
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -163,11 +163,11 @@ def parse_decimal(raw: str, _upper: bool) -> Decimal:
     return value
 
 
-def parse_day(raw: str, upper: bool) -> datetime:
-    """A day in UTC; the upper bound becomes the start of the next day (used with `<`)."""
-    day = date.fromisoformat(raw)
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    return start + timedelta(days=1) if upper else start
+def parse_day(raw: str, upper: bool, zone: tzinfo = UTC) -> datetime:
+    """A day in the admin's time zone (the one its pages show times in, so "orders of 3 March" are those whose
+    shown time says 3 March); the upper bound becomes the start of the next day (used with `<`)."""
+    day = date.fromisoformat(raw) + timedelta(days=1 if upper else 0)
+    return datetime.combine(day, time.min, tzinfo=zone)
 
 
 class RelatedFilter(ListFilter):
@@ -217,9 +217,41 @@ class RelatedFilter(ListFilter):
         return [(key, key if label is None else label) for key, label in value]
 
 
-def build_filter(model: type[Base], name: str) -> ListFilter:
-    """The right filter for an attribute, from its type."""
+class ThroughFilter(ListFilter):
+    """A filter on a many-to-one's attribute, `?order__status=paid&order__placed_at__gte=…`: the rows whose
+    related row passes it, as `order_id IN (SELECT id FROM orders WHERE …)` (a semi-join, no row repeated)."""
+
+    def __init__(self, model: type[Base], relation: str, inner: ListFilter, title: str | None = None) -> None:
+        super().__init__(model, f"{relation}__{inner.name}", title or f"{humanise(relation)} {inner.title.lower()}")
+        prefix = f"{relation}__"
+        inner.parameter_name = prefix + inner.parameter_name
+        if isinstance(inner, RangeFilter):
+            inner.low, inner.high = prefix + inner.low, prefix + inner.high
+        self.inner = inner
+        self.template = inner.template
+        related = inspect(model).relationships[relation]
+        self.foreign_key = next(iter(related.local_columns))
+        self.target_key = related.mapper.primary_key[0]
+
+    def __getattr__(self, name: str) -> Any:  # what the inner filter's template reads: choices, low, high, …
+        return getattr(self.inner, name)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return self.inner.parameters
+
+    def apply(self, stmt: Select, params: QueryParams) -> Select:
+        return stmt.where(self.foreign_key.in_(self.inner.apply(select(self.target_key), params)))
+
+
+def build_filter(model: type[Base], name: str, zone: tzinfo = UTC) -> ListFilter:
+    """The right filter for an attribute, from its type (dates as days in `zone`); `order.status` filters by a
+    many-to-one's attribute."""
     mapper = inspect(model)
+    relation, _, attribute = name.partition(".")
+    if attribute:
+        inner = build_filter(mapper.relationships[relation].mapper.class_, attribute, zone)
+        return ThroughFilter(model, relation, inner)
     if name in mapper.relationships:
         return RelatedFilter(model, mapper.relationships[name])
     expression = getattr(model, name)
@@ -230,10 +262,19 @@ def build_filter(model: type[Base], name: str) -> ListFilter:
         choices = [(v, humanise(v)) for v in kind.enums]
         return ChoiceFilter(model, name, choices)
     if isinstance(kind, (Date, DateTime)):
-        return RangeFilter(model, name, parse_day, "date")
+        return RangeFilter(model, name, partial(parse_day, zone=zone), "date")
     if isinstance(kind, String):
         return ValueFilter(model, name)
     return RangeFilter(model, name, parse_decimal, "number")
 
 
-__all__ = ["BooleanFilter", "ChoiceFilter", "ListFilter", "RangeFilter", "RelatedFilter", "ValueFilter", "build_filter"]
+__all__ = [
+    "BooleanFilter",
+    "ChoiceFilter",
+    "ListFilter",
+    "RangeFilter",
+    "RelatedFilter",
+    "ThroughFilter",
+    "ValueFilter",
+    "build_filter",
+]

@@ -7,6 +7,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -97,8 +98,12 @@ def seed(
     products: Annotated[int, typer.Option(min=0)] = 200,
     orders: Annotated[int, typer.Option(min=0)] = 5000,
     random_seed: Annotated[int, typer.Option(help="Same seed, same data")] = 42,
+    until: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last day of orders (default today, up to this hour): same data again"),
+    ] = None,
 ) -> None:
-    """Bulk-insert deterministic demo data (1,000,000 orders take minutes)."""
+    """Bulk-insert deterministic demo data, orders over the 24 months up to today (1,000,000 orders take minutes)."""
     from admin_site.ops.seed import seed_shop
 
     settings = Settings.from_env()
@@ -111,6 +116,7 @@ def seed(
         orders=orders,
         random_seed=random_seed,
         progress=True,
+        until=until.date() if until else None,
     )
     typer.echo(
         f"Seeded {counts.categories} categories, {counts.products} products, {counts.customers} customers, "
@@ -184,7 +190,8 @@ def demo(
     with Session(engine) as session:
         has_orders = session.execute(select(func.count(Order.id))).scalar_one() > 0
     if not has_orders:
-        seed_shop(engine, customers=500, products=120, orders=2000, progress=True)
+        # ~14 orders a day over two years: every period of the dashboard has figures
+        seed_shop(engine, customers=2000, products=120, orders=10_000, progress=True)
     typer.echo("\nLogins (development only):")
     for role in DEMO_ROLES:
         email = f"{role.value}@shop.example"
@@ -235,6 +242,17 @@ def check_totals(
         raise typer.Exit(1)
     repaired = repair(engine, [d.order_id for d in differences])
     typer.echo(f"Repaired {repaired:,} orders.")
+
+
+@app.command("rebuild-dashboard")
+def rebuild_dashboard() -> None:
+    """Recount the dashboard's daily summary in ADMIN_TIME_ZONE (after changing it): writers wait meanwhile."""
+    from admin_site.dashboard.summary import rebuild
+
+    settings = Settings.from_env()
+    engine = make_engine(_database(settings), settings, bounded=False)  # a million orders: no page limits
+    rebuild(engine, settings.time_zone)
+    typer.echo(f"The dashboard's summary is now in days of {settings.time_zone}.")
 
 
 @app.command()

@@ -7,34 +7,28 @@ whole seed is one transaction: a failure leaves nothing behind.
 
 from __future__ import annotations
 
-import math
 import random
-import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import cache
-from itertools import accumulate, islice
+from datetime import date
+from itertools import accumulate
 from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Engine
 from tqdm import tqdm
 
+from admin_site.ops.seed_catalog import leaf_categories, next_id, product_rows, seed_categories, slug
+from admin_site.ops.seed_clock import DAY, HISTORY_DAYS, Window, clock, window_end
+from admin_site.ops.seed_copy import CHUNK_ROWS, NULL, chunked, copy, copy_text
 from admin_site.ops.seed_vocabulary import (
-    ADJECTIVES,
-    CATEGORY_TREE,
     COUNTRIES,
     COUNTRY_WEIGHTS,
-    DESCRIPTIONS,
     DISCOUNT_CUM,
     DISCOUNTS,
     FIRST_NAMES,
-    GENERIC_NOUNS,
     ITEM_COUNT_CUM,
     ITEM_COUNTS,
     LAST_NAMES,
-    LEAF_NOUNS,
     NOTES,
     QUANTITIES,
     QUANTITY_CUM,
@@ -49,12 +43,8 @@ if TYPE_CHECKING:
     from psycopg2.extensions import connection as Connection
     from psycopg2.extensions import cursor as Cursor
 
-CHUNK_ROWS = 50_000
-DAY = 86_400
-BASE = datetime(2024, 1, 1, tzinfo=UTC)  # orders are placed in the two years from here;
-HISTORY_DAYS = 730  # customers and products are created in the two years before it,
-ORDER_DAYS = 730  # so before any seeded order that points at them.
-NULL = r"\N"
+
+LATE_CUSTOMERS = 0.3  # the share of new customers who join while orders are placed: "new customers" each period
 TABLES = ("categories", "products", "customers", "orders", "order_items")
 
 
@@ -67,132 +57,23 @@ class SeedCounts:
     order_items: int
 
 
-def copy_text(value: str) -> str:
-    """Escape a value for COPY's text format, where backslash, tab and line breaks are special."""
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
 NOTE_CELLS = (*(copy_text(note) for note in NOTES), NULL)
 UNITS = tuple(int(quantity) for quantity in QUANTITIES)
 NOTE_CUM = tuple(accumulate((1,) * len(NOTES) + (36,)))  # ~10% of orders carry a note
 
 
-def _slug(value: str, sep: str = "-") -> str:
-    """ASCII-only slug: emails and slugs must not depend on accents or apostrophes in a name."""
-    ascii_ = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", sep, ascii_.replace("'", "")).strip(sep)
-
-
-@cache
-def _clock() -> tuple[list[str], list[str]]:
-    """Day and time-of-day strings, so a timestamp cell is two list look-ups, not a strftime."""
-    start = BASE - timedelta(days=HISTORY_DAYS)
-    days = [f"{start + timedelta(days=d):%Y-%m-%d} " for d in range(HISTORY_DAYS + ORDER_DAYS + 10)]
-    times = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00" for s in range(DAY)]
-    return days, times
-
-
-def _timestamp(second: int) -> str:
-    """A timestamptz cell `second` seconds after BASE - HISTORY_DAYS."""
-    days, times = _clock()
-    return days[second // DAY] + times[second % DAY]
-
-
-class _ChunkReader:
-    """File-like view of an iterator of text chunks: copy_expert pulls one chunk per read()."""
-
-    def __init__(self, chunks: Iterable[str]) -> None:
-        self._chunks = iter(chunks)
-
-    def read(self, size: int = -1) -> str:
-        return next(self._chunks, "")  # "" tells psycopg2 the data is over
-
-
-def _copy(cur: Cursor, table: str, columns: str, chunks: Iterable[str]) -> int:
-    """COPY the chunks into `table`; return how many rows the server took."""
-    cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN", _ChunkReader(c for c in chunks if c))
-    return cur.rowcount
-
-
-def _chunked(rows: Iterable[str]) -> Iterator[str]:
-    """Join rows into CHUNK_ROWS-row strings: few large writes, memory bounded by one chunk."""
-    rows = iter(rows)
-    while chunk := "".join(islice(rows, CHUNK_ROWS)):
-        yield chunk
-
-
-def _scalar(cur: Cursor, sql: str, params: Sequence[object] = ()) -> int:
-    cur.execute(sql, params)
-    return cur.fetchone()[0]
-
-
-def _next_id(cur: Cursor, table: str, code_column: str | None = None, prefix: str = "") -> int:
-    """First free id, also past any code like 'SO-0000042' typed in by hand: codes derive from ids."""
-    last = _scalar(cur, f"SELECT coalesce(max(id), 0) FROM {table}")
-    if code_column:
-        last = max(
-            last,
-            _scalar(
-                cur,
-                f"SELECT coalesce(max(substr({code_column}, %s)::int), 0) FROM {table} WHERE {code_column} ~ %s",
-                (len(prefix) + 1, f"^{prefix}[0-9]{{1,9}}$"),
-            ),
-        )
-    return last + 1
-
-
-def _seed_categories(cur: Cursor) -> int:
-    """The fixed tree, only into an empty table: existing categories are someone's real catalog."""
-    if _scalar(cur, "SELECT count(*) FROM categories"):
-        return 0
-    rows, next_id = [], _next_id(cur, "categories")
-    for top, children in CATEGORY_TREE.items():
-        top_id = next_id
-        for name, parent in [(top, NULL)] + [(child, str(top_id)) for child in children]:
-            rows.append(f"{next_id}\t{copy_text(name)}\t{_slug(name)}\t{parent}\tt\n")
-            next_id += 1
-    return _copy(cur, "categories", "id, name, slug, parent_id, is_active", ["".join(rows)])
-
-
-def _leaf_categories(cur: Cursor) -> list[tuple[int, tuple[str, ...]]]:
-    """Categories without children (all, should there be none), with the nouns to name products by."""
-    cur.execute(
-        "SELECT id, name, NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent_id = c.id) "
-        "FROM categories c ORDER BY id"
-    )
-    rows = cur.fetchall()
-    return [(cid, LEAF_NOUNS.get(name, GENERIC_NOUNS)) for cid, name, _ in [r for r in rows if r[2]] or rows]
-
-
-def _product_rows(
-    rng: random.Random, first_id: int, count: int, leaves: Sequence[tuple[int, tuple[str, ...]]], prices: list[str]
-) -> Iterator[str]:
-    """Products in leaf categories; appends each price to `prices`, so order lines can charge it."""
-    for pid in range(first_id, first_id + count):
-        category_id, nouns = rng.choice(leaves)
-        name = f"{rng.choice(ADJECTIVES)} {rng.choice(nouns)}"
-        cents = int(math.exp(rng.uniform(0.7, 6.2))) * 100 + rng.choice((99, 95, 49, 0))  # 2.00 to ~492.99
-        cost = int(cents * rng.uniform(0.3, 0.8))
-        reorder = rng.randint(5, 40)
-        stock = rng.randint(0, reorder) if rng.random() < 0.12 else rng.randint(reorder + 1, 500)  # ~12% low
-        description = NULL if rng.random() < 0.3 else copy_text(rng.choice(DESCRIPTIONS).format(name=name.lower()))
-        created = rng.randrange(HISTORY_DAYS * DAY - DAY)
-        updated = rng.randrange(created, HISTORY_DAYS * DAY)
-        active = "t" if rng.random() < 0.95 else "f"
-        price = f"{cents // 100}.{cents % 100:02d}"
-        prices.append(price)
-        yield (
-            f"{pid}\tSKU-{pid:06d}\t{copy_text(name)}\t{description}\t{category_id}\t{price}\t"
-            f"{cost // 100}.{cost % 100:02d}\t{stock}\t{reorder}\t{active}\t"
-            f"{_timestamp(created)}\t{_timestamp(updated)}\n"
-        )
-
-
-def _customer_rows(rng: random.Random, first_id: int, count: int) -> Iterator[str]:
-    """Customers; the id in the email keeps it unique however often the names repeat."""
+def _customer_rows(rng: random.Random, window: Window, first_id: int, count: int, joined: list[int]) -> Iterator[str]:
+    """Customers; the id in the email keeps it unique however often the names repeat. Most joined before the
+    orders' two years, LATE_CUSTOMERS during them (up to a day before their end); each one's second is
+    appended to `joined`, so that their orders come after it."""
     for cid in range(first_id, first_id + count):
+        if rng.random() < LATE_CUSTOMERS:
+            created = rng.randrange(window.orders_from, window.end - DAY)
+        else:
+            created = rng.randrange(HISTORY_DAYS * DAY)
+        joined.append(created)
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        email = f"{_slug(first, '')}.{_slug(last, '')}{cid}@example.com"
+        email = f"{slug(first, '')}.{slug(last, '')}{cid}@example.com"
         phone = (
             NULL
             if rng.random() < 0.15
@@ -202,7 +83,7 @@ def _customer_rows(rng: random.Random, first_id: int, count: int) -> Iterator[st
         blocked = "t" if rng.random() < 0.02 else "f"
         yield (
             f"{cid}\t{email}\t{copy_text(first)}\t{copy_text(last)}\t{phone}\t{country}\t{blocked}\t"
-            f"{_timestamp(rng.randrange(HISTORY_DAYS * DAY))}\n"
+            f"{window.timestamp(created)}\n"
         )
 
 
@@ -250,21 +131,27 @@ def _line_chunk(rng: random.Random, catalog: _Catalog, first_order: int, n: int,
 
 
 def _order_chunk(
-    rng: random.Random, first_id: int, customer_ids: Sequence[int], totals: Sequence[int], with_totals: bool
+    rng: random.Random,
+    window: Window,
+    first_id: int,
+    customers: _Customers,
+    totals: Sequence[int],
+    with_totals: bool,
 ) -> str:
     """Orders from `first_id`, one per (cents, units) pair of `totals`, with those as their subtotal and
     item_count (or, not `with_totals`, without: the database then counts their lines), column by column:
-    one choices() call per column and chunk keeps per-row work tiny."""
+    one choices() call per column and chunk keeps per-row work tiny. Placed in the window, after the customer
+    joined; shipped no later than the window's end."""
     n = len(totals) // 2
     pairs = zip(totals[::2], totals[1::2], strict=True)
     stored = [f"\t{c // 100}.{c % 100:02d}\t{u}" for c, u in pairs] if with_totals else [""] * n
-    days, times = _clock()
-    placed_range = range(HISTORY_DAYS * DAY, (HISTORY_DAYS + ORDER_DAYS) * DAY)
+    days, times = clock(window.origin)
+    placed_range = range(window.orders_from, window.end)
     delay_range = range(2 * 3600, 6 * DAY)  # placed to shipped: 2 hours to 6 days
     rows = []
-    for oid, customer, status, placed, delay, discount, fee, note, kept in zip(
+    for oid, customer, status, drawn, delay, discount, fee, note, kept in zip(
         range(first_id, first_id + n),
-        rng.choices(customer_ids, k=n),
+        rng.choices(range(len(customers.ids)), k=n),
         rng.choices(STATUSES, cum_weights=STATUS_CUM, k=n),
         rng.choices(placed_range, k=n),
         rng.choices(delay_range, k=n),
@@ -274,12 +161,14 @@ def _order_chunk(
         stored,
         strict=True,
     ):
+        placed = max(drawn, customers.joined[customer] + 3600)  # joined a day before the end at the latest
         shipped = NULL
         if status in SHIPPED_STATUSES:
-            shipped = days[(placed + delay) // DAY] + times[(placed + delay) % DAY]
+            shipping = min(placed + delay, max(placed, window.end - 1))
+            shipped = days[shipping // DAY] + times[shipping % DAY]
         placed_at = days[placed // DAY] + times[placed % DAY]
         rows.append(
-            f"{oid}\tSO-{oid:07d}\t{customer}\t{status}\t{placed_at}\t{shipped}\t{discount}\t{fee}\t{note}{kept}\n"
+            f"{oid}\tSO-{oid:07d}\t{customers.ids[customer]}\t{status}\t{placed_at}\t{shipped}\t{discount}\t{fee}\t{note}{kept}\n"
         )
     return "".join(rows)
 
@@ -287,10 +176,29 @@ def _order_chunk(
 ORDER_COLUMNS = "id, number, customer_id, status, placed_at, shipped_at, discount_pct, shipping_fee, notes"
 LINE_COLUMNS = "id, order_id, product_id, quantity, unit_price"
 COUNTING_TRIGGER = "order_totals_after_insert"  # revision 0006: adds inserted lines to their orders' totals
+# Revision 0008: these add inserted orders and lines to the dashboard's summary, one upsert per COPY chunk, which
+# rewrote each summary row once per chunk (tables several times their size until vacuumed, slower to read).
+# The seed switches them off like the counting trigger, then recounts the summary once (dashboard_rebuild, in
+# the zone it was in): about as long in all (1M orders: 212 s with them, 215 s without, on a busy machine).
+SUMMARY_TRIGGERS = {"orders": "dashboard_orders_after_insert", "order_items": "dashboard_lines_after_insert"}
+
+
+@dataclass(frozen=True)
+class _Customers:
+    """Who orders are drawn from: ids, and the second (of the window's clock) each one joined."""
+
+    ids: Sequence[int]
+    joined: Sequence[int]
 
 
 def _seed_orders(
-    cur: Cursor, rng: random.Random, catalog: _Catalog, customer_ids: Sequence[int], count: int, progress: bool
+    cur: Cursor,
+    rng: random.Random,
+    window: Window,
+    catalog: _Catalog,
+    customers: _Customers,
+    count: int,
+    progress: bool,
 ) -> tuple[int, int]:
     """Orders and their lines, a chunk of each in turn; returns how many of each.
 
@@ -306,28 +214,45 @@ def _seed_orders(
         (COUNTING_TRIGGER,),
     )
     with_totals = bool((cur.fetchone() or [False])[0])  # no trigger: a schema from before revision 0006
+    cur.execute("SELECT count(*) FROM pg_trigger WHERE tgname = ANY(%s)", (list(SUMMARY_TRIGGERS.values()),))
+    recount = with_totals and bool((cur.fetchone() or [0])[0])  # no triggers: a schema from before revision 0008
     if with_totals:
         cur.execute(f"ALTER TABLE order_items DISABLE TRIGGER {COUNTING_TRIGGER}")
+    for table, trigger in SUMMARY_TRIGGERS.items() if recount else ():
+        cur.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
     columns = ORDER_COLUMNS + (", subtotal, item_count" if with_totals else "")
-    first_order, item_id = _next_id(cur, "orders", "number", "SO-"), _next_id(cur, "order_items")
+    first_order, item_id = next_id(cur, "orders", "number", "SO-"), next_id(cur, "order_items")
     n_orders = n_items = 0
     with tqdm(total=count, desc="orders", unit="order", disable=not progress) as bar:
         for start in range(first_order, first_order + count, CHUNK_ROWS):
             n = min(CHUNK_ROWS, first_order + count - start)
             lines, totals = _line_chunk(rng, catalog, start, n, item_id)
-            n_orders += _copy(cur, "orders", columns, [_order_chunk(rng, start, customer_ids, totals, with_totals)])
-            added = _copy(cur, "order_items", LINE_COLUMNS, [lines])
+            chunk = _order_chunk(rng, window, start, customers, totals, with_totals)
+            n_orders += copy(cur, "orders", columns, [chunk])
+            added = copy(cur, "order_items", LINE_COLUMNS, [lines])
             item_id, n_items = item_id + added, n_items + added
             bar.update(n)
     if with_totals:
         cur.execute(f"ALTER TABLE order_items ENABLE TRIGGER {COUNTING_TRIGGER}")
+    if recount:
+        for table, trigger in SUMMARY_TRIGGERS.items():
+            cur.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+        cur.execute("SELECT dashboard_rebuild(coalesce((SELECT zone FROM dashboard_zone LIMIT 1), 'UTC'))")
     return n_orders, n_items
 
 
 def seed_shop(
-    engine: Engine, *, customers: int, products: int, orders: int, random_seed: int = 42, progress: bool = False
+    engine: Engine,
+    *,
+    customers: int,
+    products: int,
+    orders: int,
+    random_seed: int = 42,
+    progress: bool = False,
+    until: date | None = None,
 ) -> SeedCounts:
-    """Append demo rows; returns how many rows of each kind were inserted."""
+    """Append demo rows, orders over the two years up to `until` (today: up to this hour); returns how many
+    rows of each kind were inserted."""
     for what, n in (("customers", customers), ("products", products), ("orders", orders)):
         if n < 0:
             raise ValueError(f"{what} must be 0 or more, not {n}")
@@ -337,7 +262,8 @@ def seed_shop(
     dbapi.autocommit = False  # one transaction, even on an AUTOCOMMIT engine
     try:
         with dbapi.cursor() as cur:
-            counts = _seed(cur, random.Random(random_seed), customers, products, orders, progress)
+            window = Window.ending(window_end(until))
+            counts = _seed(cur, random.Random(random_seed), window, customers, products, orders, progress)
         raw.commit()
         return counts
     except BaseException:
@@ -348,47 +274,55 @@ def seed_shop(
         raw.close()
 
 
-def _seed(cur: Cursor, rng: random.Random, customers: int, products: int, orders: int, progress: bool) -> SeedCounts:
+def _seed(
+    cur: Cursor, rng: random.Random, window: Window, customers: int, products: int, orders: int, progress: bool
+) -> SeedCounts:
     # Writers wait (readers do not), so max(id) cannot move under us and two seeds run one after the other.
     cur.execute(f"LOCK TABLE {', '.join(TABLES)} IN SHARE ROW EXCLUSIVE MODE")
     product_ids: list[int] = []
     prices: list[str] = []
     customer_ids: list[int] = []
+    joined: list[int] = []
     if orders:
         cur.execute("SELECT id, price::text FROM products ORDER BY id")
         for pid, price in cur.fetchall():
             product_ids.append(pid)
             prices.append(price)
-        cur.execute("SELECT id FROM customers ORDER BY id")
-        customer_ids = [cid for (cid,) in cur.fetchall()]
+        cur.execute(
+            "SELECT id, floor(extract(epoch FROM created_at) - %s)::bigint FROM customers ORDER BY id",
+            (window.origin.timestamp(),),
+        )
+        for cid, second in cur.fetchall():
+            customer_ids.append(cid)
+            joined.append(second)
         if not customer_ids and not customers:
             raise ValueError("cannot seed orders: there are no customers; ask for customers > 0")
         if not product_ids and not products:
             raise ValueError("cannot seed orders: there are no products; ask for products > 0")
 
-    n_categories = _seed_categories(cur)
-    first_product = _next_id(cur, "products", "sku", "SKU-")
-    leaves = _leaf_categories(cur) if products else []
-    n_products = _copy(
+    n_categories = seed_categories(cur)
+    first_product = next_id(cur, "products", "sku", "SKU-")
+    leaves = leaf_categories(cur) if products else []
+    n_products = copy(
         cur,
         "products",
         "id, sku, name, description, category_id, price, cost, stock_quantity, "
         "reorder_level, is_active, created_at, updated_at",
-        _chunked(_product_rows(rng, first_product, products, leaves, prices)),
+        chunked(product_rows(rng, window, first_product, products, leaves, prices)),
     )
     product_ids.extend(range(first_product, first_product + n_products))
 
-    first_customer = _next_id(cur, "customers")
-    n_customers = _copy(
+    first_customer = next_id(cur, "customers")
+    n_customers = copy(
         cur,
         "customers",
         "id, email, first_name, last_name, phone, country, is_blocked, created_at",
-        _chunked(_customer_rows(rng, first_customer, customers)),
+        chunked(_customer_rows(rng, window, first_customer, customers, joined)),
     )
     customer_ids.extend(range(first_customer, first_customer + n_customers))
 
     catalog = _Catalog.of(rng, product_ids, prices)
-    n_orders, n_items = _seed_orders(cur, rng, catalog, customer_ids, orders, progress)
+    n_orders, n_items = _seed_orders(cur, rng, window, catalog, _Customers(customer_ids, joined), orders, progress)
 
     counts = SeedCounts(n_categories, n_products, n_customers, n_orders, n_items)
     touched = [

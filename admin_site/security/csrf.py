@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -74,9 +75,16 @@ OnRefusal = Callable[[Scope, str], Awaitable[None]]
 
 class CSRFMiddleware:
     def __init__(
-        self, app: ASGIApp, trusted_origins: tuple[str, ...] = (), on_refusal: OnRefusal | None = None
+        self,
+        app: ASGIApp,
+        trusted_origins: tuple[str, ...] = (),
+        on_refusal: OnRefusal | None = None,
+        uploads: tuple[re.Pattern[str], int] | None = None,
     ) -> None:
+        """`uploads`: paths (a pattern searched in the path) whose form may be larger, and their limit (an
+        import's file, admin_site/imports/); every other form keeps MAX_FORM_BYTES."""
         self.app = app
+        self.uploads = uploads
         self.trusted_origins = {_origin_of(origin) or origin.lower() for origin in trusted_origins}
         self.on_refusal = on_refusal
 
@@ -88,7 +96,7 @@ class CSRFMiddleware:
         problem = self._cross_site(headers, scope.get("scheme", "http"))
         sent = headers.get(HEADER)
         if problem is None and sent is None and headers.get("content-type", "").startswith(FORM_TYPES):
-            body = await _read_body(receive, MAX_FORM_BYTES)
+            body = await _read_body(receive, self._form_limit(scope.get("path", "")))
             if body is None:
                 await HTMLResponse("Request body too large.", status_code=413)(scope, receive, send)
                 return
@@ -103,6 +111,11 @@ class CSRFMiddleware:
             await HTMLResponse(REFUSED_PAGE, status_code=403)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _form_limit(self, path: str) -> int:
+        if self.uploads is not None and self.uploads[0].search(path):
+            return max(self.uploads[1], MAX_FORM_BYTES)
+        return MAX_FORM_BYTES
 
     def _cross_site(self, headers: Headers, scheme: str) -> str | None:
         """Why the request looks cross-site, or None. Without Origin and Referer, only the token decides.

@@ -11,6 +11,7 @@ unavailable or too slow with a 503 page (`database_error`).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -122,8 +123,10 @@ class ShopAdmin(BaseAdmin):
         mounts: Sequence[BaseRoute],
         trusted_origins: tuple[str, ...],
         operations: Operations | None = None,
+        uploads: tuple[re.Pattern[str], int] | None = None,
     ) -> None:
-        """Build the app mounted at /admin: `table` guarded, `mounts` (static files) as they are."""
+        """Build the app mounted at /admin: `table` guarded, `mounts` (static files) as they are; `uploads`: the
+        paths whose posted form (buffered by the CSRF check) may be larger, and how large (an import's file)."""
         assert self.authentication_backend is not None
         self.operations = operations or self.operations
         self.admin = Starlette(
@@ -137,6 +140,7 @@ class ShopAdmin(BaseAdmin):
                     CSRFMiddleware,
                     trusted_origins=trusted_origins,
                     on_refusal=csrf_refusals.recorder(self.session_maker, STAFF_ID),
+                    uploads=uploads,
                 ),
             ],
             exception_handlers={

@@ -39,7 +39,7 @@ from admin_site.lists.filters import ListFilter, build_filter
 from admin_site.refusals import ChangeRefused
 from admin_site.site.urls import FastUrls
 from admin_site.views.panels import PanelSum
-from admin_site.views.row_support import lists_rows, stamped_now, with_related
+from admin_site.views.row_support import lists_rows, stamped_now, with_lines, with_related
 from admin_site.views.view_defaults import ShopViewMeta, attribute_names
 from models.base import Base
 
@@ -67,6 +67,8 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
     form_edit_readonly: ClassVar[list[Any]] = []  # shown on the edit page, never changed by it
     form_converter = ConstraintAwareConverter  # validators from NOT NULL, lengths, CHECKs (form_rules)
     show_history: ClassVar[bool] = True  # a "History" link on each record's page (admin_site/history.py)
+    # The unique column imports match rows by ("sku"; with can_import: admin_site/imports/); not for hook-written views
+    import_key: ClassVar[str | None] = None
     formats: ClassVar[Formats] = Formats()  # money, times, badges: the admin's, set when it adds the view
     details_template = "shop/details.html"
     # One-to-many relations edited with the record (an order's lines) and shown whole on its page:
@@ -83,7 +85,9 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         self._form_classes: dict[tuple[str, ...], type] = {}
         self._inline_forms: dict[str, type[Form]] = {}  # views/inlines.py: one lines form per inline
         self._filters: list[ListFilter] = [
-            f if isinstance(f, ListFilter) else build_filter(self.model, attribute_names([f])[0])
+            f
+            if isinstance(f, ListFilter)
+            else build_filter(self.model, attribute_names([f])[0], self.formats.time_zone)
             for f in self.column_filters
         ]
         self._listed_hybrids = {
@@ -225,8 +229,7 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
 
         return await self._in_session(work)
 
-    # The details and edit pages read their row with a statement built once per view, the key bound when it
-    # runs: a new statement object per request would be walked again for its cache key and ORM set-up.
+    # Row statements built once per view, the key bound at run time: a new one would be walked for its cache key.
 
     @cached_property
     def _details_row(self) -> Select:
@@ -234,8 +237,9 @@ class ShopView(FastUrls, metaclass=ShopViewMeta):
         return listing.with_hybrid_columns(with_related(by_key, self._details_relations), self._listed_hybrids)
 
     @cached_property
-    def _edit_row(self) -> Select:  # a form shows no totals
-        return with_related(select(self.model).where(self.pk_columns[0] == bindparam(ROW_KEY)), self._form_relations)
+    def _edit_row(self) -> Select:  # a form shows no totals, but the lines it edits
+        by_key = select(self.model).where(self.pk_columns[0] == bindparam(ROW_KEY))
+        return with_lines(with_related(by_key, self._form_relations), self.model, self.inlines)
 
     def form_details_query(self, request: Request) -> Select:
         return self._details_row

@@ -56,10 +56,6 @@ def _all_valid(form: Form, lines: list[inlines.InlineForm]) -> bool:
     return all(results)
 
 
-def row_key(view: ShopView, row: Any) -> Any:
-    return getattr(row, view._mapper.get_property_by_column(view.pk_columns[0]).key)
-
-
 class FormPages:
     def __init__(self, admin: ShopAdmin, secret_key: str) -> None:
         self.admin = admin
@@ -104,16 +100,15 @@ class FormPages:
         form: Form = limit_form(form_class(data=await view.get_form_data_for_edit(row)), view, request, row)
         context: dict[str, Any] = {**await view.edit_context(request), "obj": row, "model_view": view, "form": form}
         if request.method == "GET":
-            context["inline_forms"] = await inlines.inline_forms(view, parent_key=row_key(view, row))
+            context["inline_forms"] = await inlines.inline_forms(view, parent=row)
             return await self._form_page(request, view.edit_template, context)
         form_data = await request.form()
         as_new = view.save_as and saved_with(form_data, "Save as new")
         if as_new and not view_allows(view, request, "create"):
             raise HTTPException(status_code=403)
         form = context["form"] = limit_form(form_class(form_data), view, request, row, form_data)
-        key = row_key(view, row)
         lines = context["inline_forms"] = (
-            [] if as_new else await inlines.inline_forms(view, formdata=form_data, parent_key=key)
+            [] if as_new else await inlines.inline_forms(view, formdata=form_data, parent=row)
         )
         if not _all_valid(form, lines):
             return await self._form_page(request, view.edit_template, context)

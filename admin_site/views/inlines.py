@@ -122,10 +122,11 @@ def validate_lines(form: Form, inline: Inline) -> bool:
     return valid
 
 
-def read_lines(session: Session, inline: Inline, parent_key: Any) -> list[Any]:
-    fk = next(iter(inline.relation.remote_side))
-    child = inline.child
-    return list(session.scalars(select(child).where(fk == parent_key).order_by(child.id)))
+def stored_lines(parent: Any, inline: Inline) -> tuple[list[Any], dict[str, str]]:
+    """The parent's lines as its edit row loaded them (`row_support.with_lines`), and their chosen rows' labels."""
+    rows = sorted(getattr(parent, inline.name), key=lambda row: row.id)
+    chosen = ((row, getattr(row, inline.chooser.key)) for row in rows)
+    return rows, {str(getattr(row, inline.chooser_key)): chooser_label(target) for row, target in chosen if target}
 
 
 @dataclass
@@ -181,30 +182,33 @@ def chooser_label(row: Any) -> str:
     return f"{code} · {row}" if code and str(code) != str(row) else str(row)
 
 
-async def inline_forms(view: ShopView, *, formdata: FormData | None = None, parent_key: Any = None) -> list[InlineForm]:
-    """The view's inline lines: posted (formdata), as stored (parent_key), or one empty line (a new record)."""
+async def inline_forms(view: ShopView, *, formdata: FormData | None = None, parent: Any = None) -> list[InlineForm]:
+    """The view's inline lines: posted (formdata), as the edited row (`parent`) holds them, or one empty line
+    (a new record)."""
     found = []
     for name in view.inlines:
         inline = inline_of(view, name)
         form_class = await lines_form_class(view, inline)
-        if formdata is not None and not _posts_lines(formdata, name) and parent_key is not None:
+        if formdata is not None and not _posts_lines(formdata, name) and parent is not None:
             continue  # an edit that does not mention the lines leaves them as they are
+        labels: dict[str, str] | None = None
         if formdata is not None:
             form, shown = form_class(formdata), split_keys(str(formdata.get(name + SHOWN) or ""))
-        elif parent_key is not None:
-            rows = await _in_thread(view, partial(read_lines, inline=inline, parent_key=parent_key))
+        elif parent is not None:
+            rows, labels = stored_lines(parent, inline)
             form, shown = form_class(data=lines_data(inline, rows)), [str(row.id) for row in rows]
         else:
-            form, shown = form_class(data={name: [{}]}), []
+            form, shown, labels = form_class(data={name: [{}]}), [], {}
         entries = getattr(form, name).entries
         typed = {e.name: str(formdata.get(f"{e.name}{CHOSEN_TEXT}") or "") for e in entries} if formdata else {}
-        chosen = [e.form[inline.chooser.key].data for e in entries]
-        try:
-            labels = await _in_thread(view, partial(chooser_labels, inline=inline, keys=chosen))
-        except SQLAlchemyError as error:
-            if formdata is None or not is_unavailable(error):
-                raise
-            labels = {}  # the database is down: the lines are shown as typed
+        if labels is None:
+            chosen = [e.form[inline.chooser.key].data for e in entries]
+            try:
+                labels = await _in_thread(view, partial(chooser_labels, inline=inline, keys=chosen))
+            except SQLAlchemyError as error:
+                if formdata is None or not is_unavailable(error):
+                    raise
+                labels = {}  # the database is down: the lines are shown as typed
         found.append(InlineForm(inline, form, shown, labels, view.inline_defaults.get(name, {}), typed))
     return found
 

@@ -1,4 +1,4 @@
-"""The pages that read: home, a view's list, a record's details.
+"""The pages that read: a view's list, a record's details (the home page is admin_site/dashboard/).
 
 Handlers of the route table (`admin_site/routes.py`): the guard has already checked the log-in and
 the permission, and passes the view the URL names.
@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from admin_site.audit import history
 from admin_site.lists.rows import render_cells
 from admin_site.security.signed_errors import ERROR, ERROR_SIGNATURE, signature_ok
 from admin_site.site.routes import view_allows
@@ -30,12 +29,6 @@ class ReadingPages:
     def __init__(self, admin: ShopAdmin, secret_key: str) -> None:
         self.admin = admin
         self.secret_key = secret_key  # checks the signature of a list's `error` message
-
-    async def home(self, request: Request) -> Response:
-        staff = request.state.staff_user
-        recent = await history.recent_actions(self.admin, staff.id)  # "your recent actions" (the audit log)
-        context = {"staff": staff, "recent_actions": recent}
-        return await self.admin.templates.TemplateResponse(request, "sqladmin/index.html", context)
 
     async def list(self, request: Request, view: ShopView) -> Response:
         """Everything the list shows is read in one session (ShopView.list_screen)."""

@@ -3,6 +3,7 @@ classes can be kept, which times a new record starts with."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqladmin.fields import QuerySelectField, QuerySelectMultipleField
@@ -20,6 +21,20 @@ def with_related(stmt: Select, relations: list[Any]) -> Select:
     """Load the related rows a page shows with the row: many-to-one joined, collections in one more query."""
     for relation in relations:
         stmt = stmt.options(selectinload(relation) if relation.property.uselist else joinedload(relation))
+    return stmt
+
+
+def with_lines(stmt: Select, model: type[Base], names: Sequence[str]) -> Select:
+    """Load the lines an edit form shows with its row (`inlines`: an order's items), each with the rows it
+    points to (a line's product), in one more query of the row's session."""
+    for name in names:
+        relation = sa_inspect(model).relationships[name]
+        targets = [
+            r for r in relation.mapper.relationships if r.direction.name == "MANYTOONE" and r.mapper.class_ is not model
+        ]
+        stmt = stmt.options(
+            selectinload(relation.class_attribute).options(*(joinedload(t.class_attribute) for t in targets))
+        )
     return stmt
 
 

@@ -37,11 +37,13 @@ ORDER_KEYS = "orders_id_seq"  # the orders table's key sequence: a new order's n
 
 class CategoryAdmin(ShopView, model=Category):
     name_plural = "Categories"
+    can_import, import_key = True, "slug"  # spreadsheets matched by slug (admin_site/imports/)
     icon = "fa-solid fa-folder-tree"
 
 
 class ProductAdmin(ShopView, model=Product):
     icon = "fa-solid fa-box"
+    can_import, import_key = True, "sku"  # spreadsheets matched by sku (admin_site/imports/)
     # Hybrid properties by name ("margin"): SQLAdmin's type for these options allows names and columns only.
     column_list = [
         Product.id, Product.sku, Product.name, "category", Product.price, Product.cost,
@@ -67,6 +69,7 @@ class ProductAdmin(ShopView, model=Product):
 
 class CustomerAdmin(ShopView, model=Customer):
     icon = "fa-solid fa-user"
+    can_import, import_key = True, "email"  # spreadsheets matched by email (admin_site/imports/)
     column_list = [
         Customer.id, Customer.email, "full_name", Customer.country, Customer.phone,
         Customer.is_blocked, Customer.created_at,
@@ -100,7 +103,7 @@ class OrderAdmin(ShopView, model=Order):
         Order.shipped_at, "item_count", "total",
     ]  # fmt: skip
     column_searchable_list = [Order.number, "customer.email"]
-    column_filters = ["status", "placed_at", "total", "customer"]
+    column_filters = ["status", "placed_at", "total", "customer", "customer.country"]
     column_labels = {"customer": "Customer e-mail", "customer.email": "customer e-mail"}
     count_mode = "estimated"
     form_edit_readonly = [Order.number]  # customers and invoices quote it
@@ -166,6 +169,8 @@ class OrderItemAdmin(ShopView, model=OrderItem):
     ]
     column_searchable_list = ["order.number", "product.sku"]
     column_labels = {"order.number": "Order number", "product.sku": "SKU"}
+    # The dashboard's link from a product: its lines on orders placed in a period, in given statuses.
+    column_filters = ["product", "order", "order.placed_at", "order.status", "quantity", "unit_price"]
     count_mode = "estimated"
 
 
