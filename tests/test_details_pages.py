@@ -36,6 +36,7 @@ def test_a_customer_page_shows_their_orders_count_and_amount_spent(client, login
     newest = sorted(orders, key=lambda o: o.placed_at, reverse=True)
     shown = re.findall(r">(SO-\d+)</a>", orders_panel)
     assert shown == [o.number for o in newest[:10]]
+    assert newest[0].number not in orders_panel.replace(f">{newest[0].number}</a>", "")  # the label once a row
     link = re.search(r'href="([^"]+)"[^>]*>\s*All 15', orders_panel).group(1)
     assert link.endswith(f"/admin/order/list?customer={customer.id}")
     assert "of 15 items" in shown_text(client.get(link).text)
@@ -93,6 +94,12 @@ def test_actions_show_only_where_they_apply(client, login_as, db):
     assert 'id="record-action-mark_shipped"' in paid_page and ">Cancel order<" in paid_page
     shipped_page = client.get(f"/admin/order/details/{shipped.id}").text
     assert "record-action-mark_shipped" not in shipped_page and "Cancel order" not in shipped_page
+    active = factories.customer(db)
+    blocked = factories.customer(db, is_blocked=True)
+    active_page = client.get(f"/admin/customer/details/{active.id}").text
+    assert 'id="record-action-block"' in active_page and "record-action-unblock" not in active_page
+    blocked_page = client.get(f"/admin/customer/details/{blocked.id}").text
+    assert 'id="record-action-unblock"' in blocked_page and "record-action-block" not in blocked_page
 
 
 def test_error_pages_keep_the_menu_and_a_way_back(client, login_as, db):

@@ -32,11 +32,15 @@ from admin_site.ops.seed_vocabulary import (
     NOTES,
     QUANTITIES,
     QUANTITY_CUM,
+    SETTLED,
+    SETTLED_AFTER_DAYS,
     SHIPPED_STATUSES,
     SHIPPING_CUM,
     SHIPPING_FEES,
     STATUS_CUM,
     STATUSES,
+    STUCK_DAYS,
+    STUCK_EVERY,
 )
 
 if TYPE_CHECKING:
@@ -149,7 +153,7 @@ def _order_chunk(
     placed_range = range(window.orders_from, window.end)
     delay_range = range(2 * 3600, 6 * DAY)  # placed to shipped: 2 hours to 6 days
     rows = []
-    for oid, customer, status, drawn, delay, discount, fee, note, kept in zip(
+    for oid, customer, drawn_status, drawn, delay, discount, fee, note, kept in zip(
         range(first_id, first_id + n),
         rng.choices(range(len(customers.ids)), k=n),
         rng.choices(STATUSES, cum_weights=STATUS_CUM, k=n),
@@ -162,6 +166,9 @@ def _order_chunk(
         strict=True,
     ):
         placed = max(drawn, customers.joined[customer] + 3600)  # joined a day before the end at the latest
+        age, status = window.end - placed, drawn_status
+        if status in SETTLED and age > SETTLED_AFTER_DAYS * DAY and (age > STUCK_DAYS * DAY or oid % STUCK_EVERY):
+            status = SETTLED[status]
         shipped = NULL
         if status in SHIPPED_STATUSES:
             shipping = min(placed + delay, max(placed, window.end - 1))

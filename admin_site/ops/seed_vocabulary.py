@@ -123,6 +123,10 @@ COUNTRY_WEIGHTS = (30, 14, 12, 9, 6, 5, 5, 4, 3, 4, 3, 2, 1, 1, 1)
 STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
 STATUS_CUM = tuple(accumulate((6, 10, 14, 58, 8, 4)))
 SHIPPED_STATUSES = frozenset({"shipped", "delivered", "refunded"})
+# An order placed over SETTLED_AFTER_DAYS ago has moved on (pending → cancelled, paid or shipped → delivered), but
+# for one in STUCK_EVERY placed within STUCK_DAYS: the backlog staff chase ("to ship now" on the dashboard).
+SETTLED = {"pending": "cancelled", "paid": "delivered", "shipped": "delivered"}
+SETTLED_AFTER_DAYS, STUCK_DAYS, STUCK_EVERY = 14, 90, 20
 DISCOUNTS, DISCOUNT_CUM = ("0.00", "5.00", "10.00", "15.00"), tuple(accumulate((84, 8, 5, 3)))
 SHIPPING_FEES, SHIPPING_CUM = ("0.00", "4.95", "7.50", "12.00"), tuple(accumulate((35, 40, 20, 5)))
 NOTES = (

@@ -78,10 +78,11 @@ def pointing_at(model: type[Base]) -> list[RelationshipProperty[Any]]:
 
 
 def panel_columns(view: PanelView, relation: RelationshipProperty[Any]) -> list[str]:
-    """The related view's list columns, less its key and the relation back to this record."""
-    pk_names = {c.key for c in view.pk_columns}
+    """The related view's list columns, less its key, its label (each row's first cell: `lists.rows.render_cells`)
+    and the relation back to this record."""
+    skipped = {c.key for c in view.pk_columns} | {getattr(view.model, "__admin_label__", None)}
     back = relation.key
-    return [name for name in view._list_prop_names if name not in pk_names and name.split(".")[0] != back]
+    return [name for name in view._list_prop_names if name not in skipped and name.split(".")[0] != back]
 
 
 def panel_statement(panel: Panel, key: Any) -> Select[Any]:

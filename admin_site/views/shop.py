@@ -52,14 +52,18 @@ class ProductAdmin(ShopView, model=Product):
     column_filters = ["category", "is_active", "is_low_stock", "price"]
     form_ajax_refs = {}  # categories are few: a plain drop-down
 
-    @bulk_action("activate", "Activate", done="activated", sets={"is_active": True})
+    @bulk_action(
+        "activate", "Activate", done="activated", sets={"is_active": True}, shown_for=lambda p: not p.is_active
+    )
     def activate(self, product: Product, request: Request) -> str | None:
         if product.is_active:
             return "already active"
         product.is_active = True
         return None
 
-    @bulk_action("deactivate", "Deactivate", done="deactivated", sets={"is_active": False})
+    @bulk_action(
+        "deactivate", "Deactivate", done="deactivated", sets={"is_active": False}, shown_for=lambda p: p.is_active
+    )
     def deactivate(self, product: Product, request: Request) -> str | None:
         if not product.is_active:
             return "already inactive"
@@ -81,14 +85,14 @@ class CustomerAdmin(ShopView, model=Customer):
         "orders": [PanelSum("Amount spent", Order.total, Order.status.in_(SPENDING_STATUSES), kind=formatting.MONEY)]
     }
 
-    @bulk_action("block", "Block", done="blocked", sets={"is_blocked": True})
+    @bulk_action("block", "Block", done="blocked", sets={"is_blocked": True}, shown_for=lambda c: not c.is_blocked)
     def block(self, customer: Customer, request: Request) -> str | None:
         if customer.is_blocked:
             return "already blocked"
         customer.is_blocked = True
         return None
 
-    @bulk_action("unblock", "Unblock", done="unblocked", sets={"is_blocked": False})
+    @bulk_action("unblock", "Unblock", done="unblocked", sets={"is_blocked": False}, shown_for=lambda c: c.is_blocked)
     def unblock(self, customer: Customer, request: Request) -> str | None:
         if not customer.is_blocked:
             return "not blocked"
@@ -217,7 +221,9 @@ class StaffUserAdmin(ShopView, model=StaffUser):
         elif is_created:
             raise ChangeRefused("A new staff member needs a password.", field_names=("new_password",))
 
-    @bulk_action("deactivate", "Deactivate", done="deactivated", sets={"is_active": False})
+    @bulk_action(
+        "deactivate", "Deactivate", done="deactivated", sets={"is_active": False}, shown_for=lambda s: s.is_active
+    )
     def deactivate(self, staff: StaffUser, request: Request) -> str | None:
         """Same rules as the edit form: nobody deactivates themselves, the last active admin stays."""
         actor_id = request.state.staff_user.id
