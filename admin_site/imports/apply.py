@@ -48,15 +48,14 @@ from admin_site.audit import log as audit
 from admin_site.imports.plan import ImportPlan
 from admin_site.imports.preview import R, Rights, staged_value
 from admin_site.imports.staging import CREATE, UNCHANGED, UPDATE
+from admin_site.refusals import ChangeRefused
 from models import AuditLog, ImportBatch
 
 SHOWN_STALE = 5  # rows named when records changed since the preview
 
 
-class ImportRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ImportRefused(ChangeRefused):
+    """The confirmation wrote nothing (`message` says why: rows changed since the preview, expired, no longer allowed)."""
 
 
 @dataclass(frozen=True)
