@@ -93,10 +93,6 @@ class OutageLog:
         self._lock = threading.Lock()
         self._down_since: float | None = None
 
-    @property
-    def down(self) -> bool:
-        return self._down_since is not None
-
     def failed(self, found: Unavailability) -> None:
         metrics.DB_ERRORS.labels(found.kind).inc()
         with self._lock:

@@ -228,8 +228,3 @@ class ImportPages:
         else:
             Flash.success(request, shown.summary(view, done))
         return RedirectResponse(list_url, 303)
-
-
-def may_import(view: Any, request: Request) -> bool:
-    """The list's Import button: the view takes imports and the role may use them."""
-    return bool(getattr(view, "import_key", None) and view.can_import and view.has_permission(request, "import"))

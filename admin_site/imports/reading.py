@@ -60,17 +60,17 @@ def open_table(source: IO[bytes], *, max_bytes: int, max_rows: int) -> Table:
 
 
 def _table(kind: str, rows: Iterator[Row], max_rows: int) -> Table:
-    for number, cells in rows:
+    for _number, cells in rows:
         header = [(cell or "").strip() for cell in cells]
         while header and not header[-1]:
             header.pop()
         if not header:
             continue
-        return Table(kind, header, _bounded(rows, number, max_rows))
+        return Table(kind, header, _bounded(rows, max_rows))
     raise FileRefused("The file has no header row: its first row must name the columns, as an export does.")
 
 
-def _bounded(rows: Iterator[Row], header_number: int, max_rows: int) -> Iterator[Row]:
+def _bounded(rows: Iterator[Row], max_rows: int) -> Iterator[Row]:
     """Non-empty rows, each stripped, at most `max_rows` of them (one more refuses the file)."""
     count = 0
     for number, cells in rows:

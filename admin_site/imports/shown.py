@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -109,10 +110,8 @@ def _refusals(session: Session, batch_id: int) -> list[Refusal]:
 def _text(f: ImportField, value: Any, money: Callable[[Decimal], str]) -> str:
     """A value as the preview shows it: amounts of money in the admin's currency, the rest as the conflict table does."""
     if value not in (None, "") and f.column.info.get("money"):
-        try:
+        with suppress(ArithmeticError):  # not an amount: shown as it is
             return money(Decimal(str(value)))
-        except ArithmeticError:
-            return show(value)
     return show(value)
 
 

@@ -31,6 +31,7 @@ from admin_site.forms.writes import AfterWrite
 from admin_site.keys import split_keys
 from admin_site.lists import query as listing
 from admin_site.naming import humanise
+from admin_site.views.row_support import pointed_at
 
 if TYPE_CHECKING:
     from admin_site.views.base import ShopView
@@ -64,7 +65,7 @@ def inline_of(view: ShopView, name: str) -> Inline:
     relation = inspect(view.model).relationships[name]
     child = relation.mapper
     back = {c.key for c in relation.remote_side}
-    choosers = [r for r in child.relationships if r.direction.name == "MANYTOONE" and r.mapper.class_ is not view.model]
+    choosers = pointed_at(relation)
     skip = {"id", "version", *back, *(child.get_property_by_column(c).key for r in choosers for c in r.local_columns)}
     fields = tuple(a.key for a in child.column_attrs if a.key not in skip)
     return Inline(name, relation, choosers[0], fields)

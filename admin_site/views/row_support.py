@@ -9,7 +9,7 @@ from typing import Any
 from sqladmin.fields import QuerySelectField, QuerySelectMultipleField
 from sqlalchemy import DateTime, Select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import RelationshipProperty, joinedload, selectinload
 from wtforms.fields.core import UnboundField
 
 from models.base import Base
@@ -24,17 +24,21 @@ def with_related(stmt: Select, relations: list[Any]) -> Select:
     return stmt
 
 
+def pointed_at(relation: RelationshipProperty[Any]) -> list[RelationshipProperty[Any]]:
+    """The many-to-ones of a one-to-many's rows other than back to its parent (an order line's product)."""
+    parent = relation.parent.class_
+    return [
+        r for r in relation.mapper.relationships if r.direction.name == "MANYTOONE" and r.mapper.class_ is not parent
+    ]
+
+
 def with_lines(stmt: Select, model: type[Base], names: Sequence[str]) -> Select:
     """Load the lines an edit form shows with its row (`inlines`: an order's items), each with the rows it
     points to (a line's product), in one more query of the row's session."""
     for name in names:
         relation = sa_inspect(model).relationships[name]
-        targets = [
-            r for r in relation.mapper.relationships if r.direction.name == "MANYTOONE" and r.mapper.class_ is not model
-        ]
-        stmt = stmt.options(
-            selectinload(relation.class_attribute).options(*(joinedload(t.class_attribute) for t in targets))
-        )
+        targets = (joinedload(t.class_attribute) for t in pointed_at(relation))
+        stmt = stmt.options(selectinload(relation.class_attribute).options(*targets))
     return stmt
 
 
